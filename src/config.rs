@@ -1,0 +1,251 @@
+//! Static configuration of one node, and the rule switches used to show that the model checker
+//! catches a broken protocol.
+
+use crate::ids::NodeId;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::ops::Range;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The configuration of one node: who it is, who is in the cluster, and its timer ranges.
+///
+/// ```
+/// use refraft::{Config, NodeId};
+/// let config = Config::new(NodeId(1), vec![NodeId(1), NodeId(2), NodeId(3)]).unwrap();
+/// assert_eq!(config.quorum(), 2);
+/// assert_eq!(config.peers().collect::<Vec<_>>(), vec![NodeId(2), NodeId(3)]);
+/// assert!(Config::new(NodeId(9), vec![NodeId(1)]).is_err());
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Config {
+    id: NodeId,
+    members: Vec<NodeId>,
+    /// The lower end of the randomized election timeout (§5.2).
+    pub election_timeout_min: Duration,
+    /// The upper end (exclusive) of the randomized election timeout (§5.2).
+    pub election_timeout_max: Duration,
+    /// How often a leader sends heartbeats (§5.2); well below the election timeout (§5.6).
+    pub heartbeat_interval: Duration,
+    /// The most entries one AppendEntries carries.
+    pub max_entries_per_append: usize,
+    #[cfg(feature = "rule-switches")]
+    #[serde(default)]
+    broken_rule: Option<Rule>,
+}
+
+/// Why a configuration is refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The member list is empty.
+    NoMembers,
+    /// The node's own id is not among the members.
+    NotAMember(NodeId),
+    /// An id appears twice among the members.
+    DuplicateMember(NodeId),
+    /// The election timeout range is empty, or the heartbeat is not shorter than its minimum.
+    BadTimers,
+    /// `max_entries_per_append` is 0.
+    ZeroBatch,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::NoMembers => write!(f, "the cluster has no members"),
+            ConfigError::NotAMember(id) => write!(f, "{id} is not a member of the cluster"),
+            ConfigError::DuplicateMember(id) => write!(f, "{id} is listed twice"),
+            ConfigError::BadTimers => write!(
+                f,
+                "the election timeout range is empty or not longer than the heartbeat interval"
+            ),
+            ConfigError::ZeroBatch => write!(f, "max_entries_per_append must be at least 1"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// A configuration for node `id` in a cluster of `members` (which must include `id`), with
+    /// a 150–300 ms election timeout and a 50 ms heartbeat (§9.3's suggested ranges).
+    pub fn new(id: NodeId, mut members: Vec<NodeId>) -> Result<Self, ConfigError> {
+        members.sort();
+        if members.is_empty() {
+            return Err(ConfigError::NoMembers);
+        }
+        if let Some(w) = members.windows(2).find(|w| w[0] == w[1]) {
+            return Err(ConfigError::DuplicateMember(w[0]));
+        }
+        if members.binary_search(&id).is_err() {
+            return Err(ConfigError::NotAMember(id));
+        }
+        Ok(Config {
+            id,
+            members,
+            election_timeout_min: Duration::from_millis(150),
+            election_timeout_max: Duration::from_millis(300),
+            heartbeat_interval: Duration::from_millis(50),
+            max_entries_per_append: 64,
+            #[cfg(feature = "rule-switches")]
+            broken_rule: None,
+        })
+    }
+
+    /// Checks the timer and batch settings after they were changed by hand.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.election_timeout_min >= self.election_timeout_max
+            || self.heartbeat_interval >= self.election_timeout_min
+        {
+            return Err(ConfigError::BadTimers);
+        }
+        if self.max_entries_per_append == 0 {
+            return Err(ConfigError::ZeroBatch);
+        }
+        Ok(())
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// All members, this node included, in id order.
+    pub fn members(&self) -> &[NodeId] {
+        &self.members
+    }
+
+    /// The other members.
+    pub fn peers(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.members.iter().copied().filter(move |&m| m != self.id)
+    }
+
+    /// Whether `id` is another member of the cluster.
+    pub fn is_peer(&self, id: NodeId) -> bool {
+        id != self.id && self.members.binary_search(&id).is_ok()
+    }
+
+    /// The size of a majority of the members (§5.2).
+    pub fn quorum(&self) -> usize {
+        self.members.len() / 2 + 1
+    }
+
+    /// The election timeout range, for `Effect::SetTimer`.
+    pub fn election_timeout(&self) -> Range<Duration> {
+        self.election_timeout_min..self.election_timeout_max
+    }
+
+    /// The heartbeat delay as a one-point range, for `Effect::SetTimer`.
+    pub fn heartbeat(&self) -> Range<Duration> {
+        self.heartbeat_interval..self.heartbeat_interval + Duration::from_nanos(1)
+    }
+
+    /// The same configuration with every node id passed through `f` (for symmetry reduction).
+    pub fn map_node_ids(&self, f: impl Fn(NodeId) -> NodeId) -> Self {
+        let mut c = self.clone();
+        c.id = f(c.id);
+        c.members = c.members.iter().map(|&m| f(m)).collect();
+        c.members.sort();
+        c
+    }
+
+    /// Whether the node follows `rule`. Always true unless the `rule-switches` feature is on
+    /// and this rule was switched off; without the feature this is a constant.
+    #[inline(always)]
+    pub fn keeps(&self, rule: Rule) -> bool {
+        #[cfg(feature = "rule-switches")]
+        {
+            self.broken_rule != Some(rule)
+        }
+        #[cfg(not(feature = "rule-switches"))]
+        {
+            let _ = rule;
+            true
+        }
+    }
+
+    /// Switches one protocol rule off, to show that the model checker then finds the violation
+    /// that the rule prevents. Only with the `rule-switches` feature.
+    #[cfg(feature = "rule-switches")]
+    pub fn with_broken_rule(mut self, rule: Option<Rule>) -> Self {
+        self.broken_rule = rule;
+        self
+    }
+
+    /// The rule switched off, if any.
+    #[cfg(feature = "rule-switches")]
+    pub fn broken_rule(&self) -> Option<Rule> {
+        self.broken_rule
+    }
+}
+
+/// A protocol rule that the `rule-switches` feature can switch off, one at a time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Rule {
+    /// Figure 2: `voted_for` is made durable before the vote is granted. Broken, a voter that
+    /// restarts forgets its vote and can vote twice in one term.
+    PersistVote,
+    /// §5.2: a server votes for at most one candidate in a term.
+    VoteOncePerTerm,
+    /// §5.4.1: a vote goes only to a candidate whose log is at least as up-to-date.
+    ElectionRestriction,
+    /// §5.4.2: a leader commits by counting replicas only entries of its current term.
+    CurrentTermCommit,
+    /// §5.3: a follower truncates its log only at the first conflicting entry.
+    TruncateOnlyOnConflict,
+    /// Figure 2: a follower sets `commit_index = min(leader_commit, index of last new entry)`.
+    CommitMinLastNew,
+}
+
+impl Rule {
+    /// Every rule, in a fixed order.
+    pub const ALL: [Rule; 6] = [
+        Rule::PersistVote,
+        Rule::VoteOncePerTerm,
+        Rule::ElectionRestriction,
+        Rule::CurrentTermCommit,
+        Rule::TruncateOnlyOnConflict,
+        Rule::CommitMinLastNew,
+    ];
+
+    /// The rule's name on a command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Rule::PersistVote => "persist-vote",
+            Rule::VoteOncePerTerm => "vote-once",
+            Rule::ElectionRestriction => "election-restriction",
+            Rule::CurrentTermCommit => "current-term-commit",
+            Rule::TruncateOnlyOnConflict => "truncate-only-on-conflict",
+            Rule::CommitMinLastNew => "commit-min-last-new",
+        }
+    }
+}
+
+impl fmt::Display for Rule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A rule name that is not one of [`Rule::ALL`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownRule(pub String);
+
+impl fmt::Display for UnknownRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let names: Vec<_> = Rule::ALL.iter().map(|r| r.name()).collect();
+        write!(f, "unknown rule {:?}; known: {}", self.0, names.join(", "))
+    }
+}
+
+impl std::error::Error for UnknownRule {}
+
+impl FromStr for Rule {
+    type Err = UnknownRule;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Rule::ALL
+            .into_iter()
+            .find(|r| r.name() == s)
+            .ok_or_else(|| UnknownRule(s.to_string()))
+    }
+}

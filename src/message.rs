@@ -1,0 +1,114 @@
+//! The RPCs of Figure 2, as one-way messages: each request and each response is a message of
+//! its own, so that a network may delay, drop, duplicate or reorder them independently.
+
+use crate::ids::{Index, NodeId, Term};
+use crate::log::Entry;
+use serde::{Deserialize, Serialize};
+
+/// A message between two servers. Every message carries the sender's `current_term` (§5.1).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Message<C> {
+    /// RequestVote RPC (§5.2), sent by candidates.
+    RequestVote(RequestVote),
+    /// The answer to a RequestVote.
+    RequestVoteResponse(RequestVoteResponse),
+    /// AppendEntries RPC (§5.3), sent by leaders to replicate entries and as heartbeats.
+    AppendEntries(AppendEntries<C>),
+    /// The answer to an AppendEntries.
+    AppendEntriesResponse(AppendEntriesResponse),
+}
+
+impl<C> Message<C> {
+    /// The sender's term, which every message carries (§5.1).
+    pub fn term(&self) -> Term {
+        match self {
+            Message::RequestVote(m) => m.term,
+            Message::RequestVoteResponse(m) => m.term,
+            Message::AppendEntries(m) => m.term,
+            Message::AppendEntriesResponse(m) => m.term,
+        }
+    }
+
+    /// The same message with every node id passed through `f` (for symmetry reduction).
+    pub fn map_node_ids(self, _f: impl Fn(NodeId) -> NodeId) -> Self {
+        // Messages name no node ids in their bodies: the sender and receiver travel beside the
+        // message (`Effect::Send::to`, `Input::Message::from`). Kept as a method so that a
+        // future field holding an id cannot be forgotten by the model's symmetry code.
+        self
+    }
+}
+
+/// RequestVote arguments (Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestVote {
+    /// The candidate's term.
+    pub term: Term,
+    /// Index of the candidate's last log entry (§5.4.1).
+    pub last_log_index: Index,
+    /// Term of the candidate's last log entry (§5.4.1).
+    pub last_log_term: Term,
+}
+
+/// RequestVote results (Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct RequestVoteResponse {
+    /// The voter's `current_term`, for the candidate to update itself.
+    pub term: Term,
+    /// True means the candidate received the vote.
+    pub vote_granted: bool,
+}
+
+/// AppendEntries arguments (Figure 2).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AppendEntries<C> {
+    /// The leader's term.
+    pub term: Term,
+    /// Index of the log entry immediately preceding the new ones.
+    pub prev_log_index: Index,
+    /// Term of the entry at `prev_log_index`.
+    pub prev_log_term: Term,
+    /// Entries to store at `prev_log_index + 1 ..` (empty for a heartbeat).
+    pub entries: Vec<Entry<C>>,
+    /// The leader's `commit_index`.
+    pub leader_commit: Index,
+}
+
+/// AppendEntries results (Figure 2), extended so that the leader never has to guess which
+/// request an answer belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct AppendEntriesResponse {
+    /// The follower's `current_term`, for the leader to update itself.
+    pub term: Term,
+    /// Whether the follower's log now matches the leader's up to `match_index`, or why not.
+    pub result: AppendResult,
+}
+
+/// The outcome of an AppendEntries at the follower.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum AppendResult {
+    /// The follower's log matches the leader's through `match_index`
+    /// (`prev_log_index + entries.len()` of the request). The leader takes its `match_index`
+    /// from here, never from its own `next_index` (§5.3).
+    Success {
+        /// The last index known to match the leader's log.
+        match_index: Index,
+    },
+    /// The request was rejected (term too old, or the consistency check failed).
+    Reject {
+        /// The request's `prev_log_index` that failed the consistency check.
+        prev_log_index: Index,
+        /// A hint for fast backtracking (end of §5.3), absent when the term was stale.
+        hint: Option<ConflictHint>,
+    },
+}
+
+/// The follower's hint after a failed consistency check (end of §5.3): the term of its
+/// conflicting entry and the first index it stores for that term, or, when its log is too short,
+/// no term and the index just past its log.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ConflictHint {
+    /// The term of the follower's entry at `prev_log_index`, or `None` if it has none.
+    pub conflict_term: Option<Term>,
+    /// The first index of `conflict_term` in the follower's log, or its `last_index + 1`.
+    pub first_index: Index,
+}

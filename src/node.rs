@@ -1,0 +1,507 @@
+//! One Raft server as a deterministic state machine: inputs in, effects out (Figure 2).
+//!
+//! The node holds the durable state of Figure 2 ([`DurableState`]) apart from its volatile state
+//! (role, `commit_index`, the applied state machine). Every change to the durable state emits a
+//! persist effect at once, before any effect that could reveal it.
+
+use crate::client::{ClientRequest, ClientResponse};
+use crate::config::Config;
+use crate::durable::{DurableError, DurableState};
+use crate::effect::{Effect, Effects, Timer};
+use crate::error::StepError;
+use crate::ids::{Index, NodeId, Term};
+use crate::log::{Entry, Log, Payload};
+use crate::message::Message;
+use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// The effects buffer of a node running state machine `M`.
+pub type NodeEffects<M> = Effects<<M as StateMachine>::Command, <M as StateMachine>::Output>;
+
+/// An input to a node.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Input<C> {
+    /// A message from another server.
+    Message {
+        /// The sender.
+        from: NodeId,
+        /// The message.
+        message: Message<C>,
+    },
+    /// A timer the node set has fired.
+    Timeout(Timer),
+    /// A client asks the node to run a command.
+    ClientRequest(ClientRequest<C>),
+}
+
+/// What a leader knows of one follower (Figure 2, "volatile state on leaders").
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Progress {
+    /// The index of the next entry to send to that server.
+    pub next_index: Index,
+    /// The highest index known to be replicated on that server. It only grows.
+    pub match_index: Index,
+}
+
+/// A server's role (§5.1) with the volatile state that only that role keeps.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Role {
+    /// Passive: answers leaders and candidates.
+    Follower {
+        /// The leader of the current term, once heard from (for client redirection, §8).
+        leader: Option<NodeId>,
+    },
+    /// Asking for votes in `current_term` (§5.2).
+    Candidate {
+        /// The servers that granted their vote, this one included.
+        votes: BTreeSet<NodeId>,
+    },
+    /// Leading `current_term` (§5.3).
+    Leader {
+        /// Replication progress per peer.
+        progress: BTreeMap<NodeId, Progress>,
+    },
+}
+
+/// One Raft server.
+///
+/// ```
+/// use refraft::{Config, DurableState, KvStore, Node, NodeEffects, NodeId, Input, Timer};
+/// let config = Config::new(NodeId(1), vec![NodeId(1)]).unwrap();
+/// let mut out = NodeEffects::<KvStore>::new();
+/// let mut node = Node::new(config, DurableState::default(), KvStore::default(), &mut out).unwrap();
+/// // A single-server cluster elects itself when its election timer fires.
+/// node.step(Input::Timeout(Timer::Election), &mut out).unwrap();
+/// assert!(node.is_leader());
+/// assert_eq!(node.current_term(), 1);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Node<M: StateMachine> {
+    pub(crate) config: Config,
+    pub(crate) durable: DurableState<M::Command>,
+    pub(crate) role: Role,
+    /// Figure 2: index of the highest log entry known to be committed. Volatile.
+    pub(crate) commit_index: Index,
+    /// Figure 2: index of the highest log entry applied to the state machine. Volatile.
+    pub(crate) last_applied: Index,
+    pub(crate) machine: SessionMachine<M>,
+}
+
+/// Why a node cannot start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StartError {
+    /// The configuration is invalid.
+    Config(crate::config::ConfigError),
+    /// The durable state read back is inconsistent.
+    Durable(DurableError),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(e) => write!(f, "bad configuration: {e}"),
+            StartError::Durable(e) => write!(f, "bad durable state: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
+impl<M: StateMachine> Node<M> {
+    /// Starts, or restarts after a crash, from `durable` alone (Figure 2): the node comes up as a
+    /// follower with `commit_index = last_applied = 0` and `machine` in its initial state; it
+    /// re-applies committed entries as it learns the commit index again. Arms the election timer.
+    pub fn new(
+        config: Config,
+        durable: DurableState<M::Command>,
+        machine: M,
+        out: &mut NodeEffects<M>,
+    ) -> Result<Self, StartError> {
+        config.validate().map_err(StartError::Config)?;
+        durable.validate().map_err(StartError::Durable)?;
+        out.push(Effect::SetTimer {
+            timer: Timer::Election,
+            after: config.election_timeout(),
+        });
+        Ok(Node {
+            config,
+            durable,
+            role: Role::Follower { leader: None },
+            commit_index: 0,
+            last_applied: 0,
+            machine: SessionMachine::new(machine),
+        })
+    }
+
+    /// Feeds one input; effects go to `out`, in the order the driver must perform them.
+    pub fn step(
+        &mut self,
+        input: Input<M::Command>,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
+        match input {
+            Input::Message { from, message } => self.handle_message(from, message, out),
+            Input::Timeout(timer) => self.handle_timeout(timer, out),
+            Input::ClientRequest(request) => self.handle_client_request(request, out),
+        }
+    }
+
+    /// Handles a message from server `from`.
+    pub fn handle_message(
+        &mut self,
+        from: NodeId,
+        message: Message<M::Command>,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
+        if !self.config.is_peer(from) {
+            return Err(StepError::UnknownPeer(from));
+        }
+        // §5.1: a server that sees a higher term adopts it and reverts to follower.
+        if message.term() > self.current_term() {
+            self.become_follower(message.term(), None, out);
+        }
+        match message {
+            Message::RequestVote(m) => self.handle_request_vote(from, m, out),
+            Message::RequestVoteResponse(m) => self.handle_request_vote_response(from, m, out),
+            Message::AppendEntries(m) => self.handle_append_entries(from, m, out),
+            Message::AppendEntriesResponse(m) => self.handle_append_entries_response(from, m, out),
+        }
+    }
+
+    /// Handles a timer firing.
+    pub fn handle_timeout(
+        &mut self,
+        timer: Timer,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
+        match (timer, &self.role) {
+            (Timer::Election, Role::Follower { .. } | Role::Candidate { .. }) => {
+                self.start_election(out);
+                Ok(())
+            }
+            (Timer::Heartbeat, Role::Leader { .. }) => {
+                // §5.2: leaders send periodic heartbeats to maintain their authority.
+                self.broadcast_append_entries(out);
+                out.push(Effect::SetTimer {
+                    timer: Timer::Heartbeat,
+                    after: self.config.heartbeat(),
+                });
+                Ok(())
+            }
+            _ => Err(StepError::TimerNotArmed),
+        }
+    }
+
+    /// Handles a client request (§8): a leader appends it; others redirect the client.
+    pub fn handle_client_request(
+        &mut self,
+        request: ClientRequest<M::Command>,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
+        let ClientRequest {
+            client,
+            serial,
+            command,
+        } = request;
+        if !self.is_leader() {
+            // §8: a server that is not the leader rejects the request and supplies the most
+            // recent leader it has heard from.
+            out.push(Effect::Reply {
+                client,
+                serial,
+                response: ClientResponse::NotLeader {
+                    leader_hint: self.leader_hint(),
+                },
+            });
+            return Ok(());
+        }
+        // Dissertation §6.3: a request already applied is answered from the session table,
+        // never applied twice.
+        match self.machine.check(client, serial) {
+            SessionCheck::Duplicate(output) => {
+                let response = ClientResponse::Applied(output.clone());
+                out.push(Effect::Reply {
+                    client,
+                    serial,
+                    response,
+                });
+                return Ok(());
+            }
+            SessionCheck::Expired => {
+                out.push(Effect::Reply {
+                    client,
+                    serial,
+                    response: ClientResponse::SessionExpired,
+                });
+                return Ok(());
+            }
+            SessionCheck::New => {}
+        }
+        // A retry of a request that is already in the uncommitted tail waits for that entry.
+        let pending = self
+            .durable
+            .log
+            .entries_from(self.commit_index + 1, usize::MAX)
+            .iter()
+            .any(|e| matches!(&e.payload, Payload::Command { client: c, serial: s, .. } if *c == client && *s == serial));
+        if pending {
+            return Ok(());
+        }
+        // §5.3: the leader appends the command to its log as a new entry, then issues
+        // AppendEntries to each of the other servers.
+        self.append_as_leader(
+            Payload::Command {
+                client,
+                serial,
+                command,
+            },
+            out,
+        );
+        self.broadcast_append_entries(out);
+        self.advance_leader_commit(out);
+        Ok(())
+    }
+
+    // ----- role transitions -----
+
+    /// §5.1: adopt `term` (clearing the vote when the term changes) and become a follower.
+    pub(crate) fn become_follower(
+        &mut self,
+        term: Term,
+        leader: Option<NodeId>,
+        out: &mut NodeEffects<M>,
+    ) {
+        if term > self.durable.current_term {
+            self.durable.current_term = term;
+            self.durable.voted_for = None;
+            self.persist_hard_state(out);
+        }
+        if matches!(self.role, Role::Leader { .. }) {
+            out.push(Effect::CancelTimer {
+                timer: Timer::Heartbeat,
+            });
+        }
+        if !matches!(self.role, Role::Follower { .. }) {
+            self.reset_election_timer(out);
+        }
+        self.role = Role::Follower { leader };
+    }
+
+    /// §5.2, §8: a new leader initializes `next_index` to its last index + 1 and `match_index`
+    /// to 0 for every peer, appends a no-op entry of its term, and sends AppendEntries at once.
+    pub(crate) fn become_leader(&mut self, out: &mut NodeEffects<M>) {
+        let next_index = self.durable.log.last_index() + 1;
+        let progress = self
+            .config
+            .peers()
+            .map(|p| {
+                (
+                    p,
+                    Progress {
+                        next_index,
+                        match_index: 0,
+                    },
+                )
+            })
+            .collect();
+        self.role = Role::Leader { progress };
+        out.push(Effect::CancelTimer {
+            timer: Timer::Election,
+        });
+        self.append_as_leader(Payload::Noop, out);
+        self.broadcast_append_entries(out);
+        out.push(Effect::SetTimer {
+            timer: Timer::Heartbeat,
+            after: self.config.heartbeat(),
+        });
+        self.advance_leader_commit(out);
+    }
+
+    /// Appends an entry of the current term to the leader's own log and persists it.
+    fn append_as_leader(&mut self, payload: Payload<M::Command>, out: &mut NodeEffects<M>) {
+        let entry = Entry {
+            term: self.durable.current_term,
+            payload,
+        };
+        let first_index = self.durable.log.last_index() + 1;
+        out.push(Effect::PersistEntries {
+            first_index,
+            entries: vec![entry.clone()],
+        });
+        self.durable.log.append(entry);
+    }
+
+    pub(crate) fn persist_hard_state(&self, out: &mut NodeEffects<M>) {
+        out.push(Effect::PersistHardState {
+            current_term: self.durable.current_term,
+            voted_for: self.durable.voted_for,
+        });
+    }
+
+    pub(crate) fn reset_election_timer(&self, out: &mut NodeEffects<M>) {
+        out.push(Effect::SetTimer {
+            timer: Timer::Election,
+            after: self.config.election_timeout(),
+        });
+    }
+
+    // ----- commit and apply -----
+
+    /// Raises `commit_index` to `index` (never lowers it) and applies what became committed.
+    pub(crate) fn commit_to(&mut self, index: Index, out: &mut NodeEffects<M>) {
+        if index <= self.commit_index {
+            return;
+        }
+        // Never past the log: what is committed must be held.
+        self.commit_index = index.min(self.durable.log.last_index());
+        self.apply_committed(out);
+    }
+
+    /// Figure 2, all servers: while `commit_index > last_applied`, apply the next entry. The
+    /// leader answers the client whose command it applied.
+    fn apply_committed(&mut self, out: &mut NodeEffects<M>) {
+        while self.last_applied < self.commit_index {
+            let index = self.last_applied + 1;
+            let Some(entry) = self.durable.log.get(index) else {
+                break;
+            };
+            let term = entry.term;
+            let (output, reply) = match &entry.payload {
+                Payload::Noop => (None, None),
+                Payload::Command {
+                    client,
+                    serial,
+                    command,
+                } => {
+                    let (client, serial) = (*client, *serial);
+                    let (output, response) = match self.machine.check(client, serial) {
+                        SessionCheck::New => {
+                            let output = self.machine.apply(client, serial, command);
+                            let response = output.clone().map(ClientResponse::Applied);
+                            (output, response)
+                        }
+                        SessionCheck::Duplicate(o) => {
+                            (None, Some(ClientResponse::Applied(o.clone())))
+                        }
+                        SessionCheck::Expired => (None, Some(ClientResponse::SessionExpired)),
+                    };
+                    let response = response.unwrap_or(ClientResponse::SessionExpired);
+                    (output, Some((client, serial, response)))
+                }
+            };
+            self.last_applied = index;
+            out.push(Effect::Apply {
+                index,
+                term,
+                output,
+            });
+            if let (Some((client, serial, response)), Role::Leader { .. }) = (reply, &self.role) {
+                out.push(Effect::Reply {
+                    client,
+                    serial,
+                    response,
+                });
+            }
+        }
+    }
+
+    // ----- inspection -----
+
+    /// This node's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.config.id()
+    }
+
+    /// The latest term this node has seen (§5.1).
+    pub fn current_term(&self) -> Term {
+        self.durable.current_term
+    }
+
+    /// Whom this node voted for in `current_term` (§5.2).
+    pub fn voted_for(&self) -> Option<NodeId> {
+        self.durable.voted_for
+    }
+
+    /// The log.
+    pub fn log(&self) -> &Log<M::Command> {
+        &self.durable.log
+    }
+
+    /// The durable state, as the node holds it in memory.
+    pub fn durable(&self) -> &DurableState<M::Command> {
+        &self.durable
+    }
+
+    /// The role and its volatile state.
+    pub fn role(&self) -> &Role {
+        &self.role
+    }
+
+    /// Whether this node is the leader of its `current_term`.
+    pub fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leader { .. })
+    }
+
+    /// Whether this node is a candidate.
+    pub fn is_candidate(&self) -> bool {
+        matches!(self.role, Role::Candidate { .. })
+    }
+
+    /// The leader this node knows of in its current term: itself if it leads.
+    pub fn leader_hint(&self) -> Option<NodeId> {
+        match &self.role {
+            Role::Leader { .. } => Some(self.id()),
+            Role::Follower { leader } => *leader,
+            Role::Candidate { .. } => None,
+        }
+    }
+
+    /// The highest index known to be committed (Figure 2).
+    pub fn commit_index(&self) -> Index {
+        self.commit_index
+    }
+
+    /// The highest index applied to the state machine (Figure 2).
+    pub fn last_applied(&self) -> Index {
+        self.last_applied
+    }
+
+    /// The application state, with its client sessions.
+    pub fn state_machine(&self) -> &SessionMachine<M> {
+        &self.machine
+    }
+
+    /// The replication progress of `peer`, when this node leads.
+    pub fn progress(&self, peer: NodeId) -> Option<Progress> {
+        match &self.role {
+            Role::Leader { progress } => progress.get(&peer).copied(),
+            _ => None,
+        }
+    }
+
+    /// The same node with every node id passed through `f`, a permutation of the member ids
+    /// (for the model checker's symmetry reduction).
+    pub fn map_node_ids(&self, f: impl Fn(NodeId) -> NodeId) -> Self {
+        let mut n = self.clone();
+        n.config = self.config.map_node_ids(&f);
+        n.durable.voted_for = self.durable.voted_for.map(&f);
+        n.role = match &self.role {
+            Role::Follower { leader } => Role::Follower {
+                leader: leader.map(&f),
+            },
+            Role::Candidate { votes } => Role::Candidate {
+                votes: votes.iter().map(|&v| f(v)).collect(),
+            },
+            Role::Leader { progress } => Role::Leader {
+                progress: progress.iter().map(|(&p, &pr)| (f(p), pr)).collect(),
+            },
+        };
+        n
+    }
+}

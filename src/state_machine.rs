@@ -1,0 +1,116 @@
+//! The application a log drives, and the client sessions in front of it that make retried
+//! requests take effect once (dissertation §6.3).
+
+use crate::ids::ClientId;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::hash::Hash;
+
+/// A deterministic state machine (§5, "replicated state machines"): the same commands in the
+/// same order give the same outputs and the same state on every server.
+///
+/// ```
+/// use refraft::StateMachine;
+/// #[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// struct Counter(u64);
+/// impl StateMachine for Counter {
+///     type Command = u64;
+///     type Output = u64;
+///     fn apply(&mut self, add: &u64) -> u64 { self.0 += add; self.0 }
+/// }
+/// let mut c = Counter::default();
+/// assert_eq!(c.apply(&2), 2);
+/// ```
+pub trait StateMachine: Clone + Debug + Eq + Ord + Hash {
+    /// What a log entry asks the machine to do.
+    type Command: Clone + Debug + Eq + Ord + Hash + Serialize + DeserializeOwned;
+    /// What applying a command answers.
+    type Output: Clone + Debug + Eq + Ord + Hash + Serialize + DeserializeOwned;
+    /// Applies one committed command. Must be deterministic.
+    fn apply(&mut self, command: &Self::Command) -> Self::Output;
+}
+
+/// The last request applied for one client, and its output (dissertation §6.3).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Session<R> {
+    /// The highest serial applied for this client.
+    pub last_serial: u64,
+    /// The output of that request, replayed to a retry.
+    pub last_output: R,
+}
+
+/// What the session table says of a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SessionCheck<'a, R> {
+    /// A new request: apply it.
+    New,
+    /// A retry of the last applied request: answer with its recorded output.
+    Duplicate(&'a R),
+    /// Older than the last applied request: its output is gone.
+    Expired,
+}
+
+/// A state machine behind a table of client sessions: each (client, serial) is applied at most
+/// once, however often it appears in the log (dissertation §6.3). The table is part of the
+/// replicated state: every server builds the same one from the same log.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct SessionMachine<M: StateMachine> {
+    machine: M,
+    sessions: BTreeMap<ClientId, Session<M::Output>>,
+}
+
+impl<M: StateMachine> SessionMachine<M> {
+    /// Wraps a fresh state machine with an empty session table.
+    pub fn new(machine: M) -> Self {
+        SessionMachine {
+            machine,
+            sessions: BTreeMap::new(),
+        }
+    }
+
+    /// The application state.
+    pub fn machine(&self) -> &M {
+        &self.machine
+    }
+
+    /// The session table.
+    pub fn sessions(&self) -> &BTreeMap<ClientId, Session<M::Output>> {
+        &self.sessions
+    }
+
+    /// Whether `(client, serial)` is new, a duplicate or expired.
+    pub fn check(&self, client: ClientId, serial: u64) -> SessionCheck<'_, M::Output> {
+        match self.sessions.get(&client) {
+            None => SessionCheck::New,
+            Some(s) if serial > s.last_serial => SessionCheck::New,
+            Some(s) if serial == s.last_serial => SessionCheck::Duplicate(&s.last_output),
+            Some(_) => SessionCheck::Expired,
+        }
+    }
+
+    /// Applies `command` for `(client, serial)` unless it was applied before. Returns the output
+    /// if the command was applied now, `None` if it was a duplicate or expired.
+    pub fn apply(
+        &mut self,
+        client: ClientId,
+        serial: u64,
+        command: &M::Command,
+    ) -> Option<M::Output> {
+        match self.check(client, serial) {
+            SessionCheck::New => {
+                let output = self.machine.apply(command);
+                self.sessions.insert(
+                    client,
+                    Session {
+                        last_serial: serial,
+                        last_output: output.clone(),
+                    },
+                );
+                Some(output)
+            }
+            SessionCheck::Duplicate(_) | SessionCheck::Expired => None,
+        }
+    }
+}
