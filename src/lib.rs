@@ -40,6 +40,7 @@ mod message;
 mod node;
 pub mod quorum;
 mod replication;
+pub mod sim;
 mod state_machine;
 
 pub use client::{ClientRequest, ClientResponse};

@@ -1,0 +1,178 @@
+//! The safety properties of Figure 3, checked after every step of a simulation:
+//!
+//! - **Election Safety** (§5.2): at most one leader per term. Every election ever seen is
+//!   remembered, so a second leader of an old term is caught even after the first one crashed.
+//! - **Leader Append-Only** (§5.3): a leader never overwrites or deletes entries of its log.
+//! - **Log Matching** (§5.3): checked by its inductive form. Whenever an entry is stored, the pair
+//!   (index, term) must always name the same entry *and* the same term at `index - 1`. Two logs
+//!   holding the same term at an index then hold the same entry there and, by induction, the same
+//!   prefix: exactly Log Matching.
+//! - **Leader Completeness** (§5.4): a new leader of term `t` holds every entry committed in a
+//!   term below `t`, hence every entry acknowledged to a client before. An entry counts as
+//!   committed in term `u` when it is first applied by a server whose `current_term` is `u` (an
+//!   upper bound of the term it was committed in); only entries with `u < t` are checked, so the
+//!   check never blames a leader elected late by old, delayed votes.
+//! - **State Machine Safety** (§5.4.3): no two servers apply different entries at one index. What
+//!   was applied at each index is remembered across crashes.
+
+use crate::ids::{ClientId, Index, NodeId, Term};
+use crate::kv::{KvCommand, KvStore};
+use crate::log::{Entry, Payload};
+use crate::node::Node;
+use std::collections::{BTreeMap, HashMap};
+
+/// What the checker remembers of a whole run.
+///
+/// ```
+/// use refraft::sim::SafetyChecker;
+/// let checker = SafetyChecker::default();
+/// assert!(checker.elections().is_empty());
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct SafetyChecker {
+    elections: BTreeMap<Term, NodeId>,
+    applied: BTreeMap<Index, (Entry<KvCommand>, Term)>,
+    stored: HashMap<(Index, Term), (Term, Entry<KvCommand>)>,
+    first_applied_at: HashMap<(ClientId, u64), Index>,
+    acknowledged: BTreeMap<(ClientId, u64), Index>,
+}
+
+impl SafetyChecker {
+    /// Every election seen: the leader of each term that had one.
+    pub fn elections(&self) -> &BTreeMap<Term, NodeId> {
+        &self.elections
+    }
+
+    /// What was applied at each index (by any server, ever), with the `current_term` of the
+    /// first server that applied it.
+    pub fn applied(&self) -> &BTreeMap<Index, (Entry<KvCommand>, Term)> {
+        &self.applied
+    }
+
+    /// The requests acknowledged to clients as applied, with the index they were applied at.
+    pub fn acknowledged(&self) -> &BTreeMap<(ClientId, u64), Index> {
+        &self.acknowledged
+    }
+
+    /// The index at which request `(client, serial)` was first applied, if it was.
+    pub fn applied_index_of(&self, client: ClientId, serial: u64) -> Option<Index> {
+        self.first_applied_at.get(&(client, serial)).copied()
+    }
+
+    /// Checks a node after a step. `changed_from` is the first log index the step rewrote, if
+    /// any: only entries from there on need the Log Matching check.
+    pub fn check_node(
+        &mut self,
+        node: &Node<KvStore>,
+        changed_from: Option<Index>,
+    ) -> Result<(), String> {
+        let log = node.log();
+        if let Some(from) = changed_from {
+            for index in from.max(1)..=log.last_index() {
+                let entry = log.get(index).expect("index within the log");
+                let prev_term = log.term_at(index - 1).expect("index within the log");
+                match self.stored.get(&(index, entry.term)) {
+                    Some((p, e)) if *p != prev_term || e != entry => {
+                        return Err(format!(
+                            "Log Matching violated at {}: index {index} term {} holds {entry:?} \
+                             after term {prev_term}, but another log holds {e:?} after term {p}",
+                            node.id(),
+                            entry.term
+                        ));
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.stored
+                            .insert((index, entry.term), (prev_term, entry.clone()));
+                    }
+                }
+            }
+        }
+        if node.is_leader() {
+            let term = node.current_term();
+            match self.elections.get(&term) {
+                Some(&other) if other != node.id() => {
+                    return Err(format!(
+                        "Election Safety violated: {} and {other} both lead term {term}",
+                        node.id()
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.elections.insert(term, node.id());
+                    // §5.4: Leader Completeness, checked once per election.
+                    for (&index, (entry, committed_by)) in &self.applied {
+                        if *committed_by < term && log.get(index) != Some(entry) {
+                            let what = if self.acknowledged.values().any(|&i| i == index) {
+                                "an entry acknowledged to a client"
+                            } else {
+                                "a committed entry"
+                            };
+                            return Err(format!(
+                                "Leader Completeness violated: {} leads term {term} without \
+                                 {what} at index {index} ({entry:?}); it holds {:?}",
+                                node.id(),
+                                log.get(index)
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Records that `node` applied the entry at `index` (of `term`), and checks State Machine
+    /// Safety against every entry ever applied at that index.
+    pub fn record_apply(
+        &mut self,
+        node: &Node<KvStore>,
+        index: Index,
+        term: Term,
+    ) -> Result<(), String> {
+        let Some(entry) = node.log().get(index) else {
+            return Err(format!(
+                "{} applied index {index} beyond its log",
+                node.id()
+            ));
+        };
+        if entry.term != term {
+            return Err(format!(
+                "{} reported applying term {term} at {index} but holds term {}",
+                node.id(),
+                entry.term
+            ));
+        }
+        match self.applied.get(&index) {
+            Some((e, _)) if e != entry => Err(format!(
+                "State Machine Safety violated: {} applied {entry:?} at index {index}, \
+                 another server applied {e:?}",
+                node.id()
+            )),
+            Some(_) => Ok(()),
+            None => {
+                if let Payload::Command { client, serial, .. } = &entry.payload {
+                    self.first_applied_at
+                        .entry((*client, *serial))
+                        .or_insert(index);
+                }
+                self.applied
+                    .insert(index, (entry.clone(), node.current_term()));
+                Ok(())
+            }
+        }
+    }
+
+    /// Records that `(client, serial)` was acknowledged as applied. It must have been applied.
+    pub fn record_ack(&mut self, client: ClientId, serial: u64) -> Result<Index, String> {
+        match self.first_applied_at.get(&(client, serial)) {
+            Some(&index) => {
+                self.acknowledged.insert((client, serial), index);
+                Ok(index)
+            }
+            None => Err(format!(
+                "request {client}#{serial} acknowledged but never applied"
+            )),
+        }
+    }
+}
