@@ -166,6 +166,8 @@ enum Event {
     ClientRetry {
         client: ClientId,
         attempt: u64,
+        /// A timeout (try the next server) rather than a redirect (try the chosen one).
+        next_server: bool,
     },
 }
 
@@ -570,12 +572,20 @@ impl Simulation {
                 let result = self.step_node(i, Input::Timeout(timer))?;
                 self.judge(node, result)?;
             }
-            Event::ClientRetry { client, attempt } => {
+            Event::ClientRetry {
+                client,
+                attempt,
+                next_server,
+            } => {
+                let n = self.servers.len();
                 let Some(c) = self.clients.get_mut(&client) else {
                     return Ok(true);
                 };
                 if c.attempt != attempt || c.pending.is_none() {
                     return Ok(true);
+                }
+                if next_server {
+                    c.target = (c.target + 1) % n;
                 }
                 self.send_client_request(client)?;
             }
@@ -819,7 +829,9 @@ impl Simulation {
     ) -> Result<Result<(), StepError>, SimError> {
         let mut out = NodeEffects::<KvStore>::new();
         let node = self.servers[i].node.as_mut().expect("stepped server is up");
-        let was_leader = node.is_leader().then(|| node.log().last_index());
+        let was_leader = node
+            .is_leader()
+            .then(|| (node.current_term(), node.log().last_index()));
         let result = node.step(input, &mut out);
         self.perform(i, out, was_leader)?;
         Ok(result)
@@ -843,7 +855,7 @@ impl Simulation {
         &mut self,
         i: usize,
         out: NodeEffects<KvStore>,
-        leader_last_index: Option<Index>,
+        leader_before: Option<(Term, Index)>,
     ) -> Result<(), SimError> {
         let id = self.servers[i].id;
         let mut changed_from: Option<Index> = None;
@@ -853,14 +865,6 @@ impl Simulation {
                     if let Effect::PersistEntries { first_index, .. } = &e {
                         changed_from =
                             Some(changed_from.map_or(*first_index, |c| c.min(*first_index)));
-                        // §5.3, Leader Append-Only: a leader never overwrites its own entries.
-                        if let Some(last) = leader_last_index {
-                            if *first_index <= last {
-                                return Err(self.fail(format!(
-                                    "Leader Append-Only violated: leader {id} rewrote its log from {first_index} (last index {last})"
-                                )));
-                            }
-                        }
                     }
                     self.servers[i].disk.apply(&e);
                 }
@@ -902,6 +906,16 @@ impl Simulation {
         }
         let s = &self.servers[i];
         let node = s.node.as_ref().expect("up");
+        // §5.3, Leader Append-Only: a server that leads the same term before and after a step
+        // never overwrites or deletes entries of its own log.
+        if let (Some((term, last)), Some(from)) = (leader_before, changed_from) {
+            if node.is_leader() && node.current_term() == term && from <= last {
+                return Err(self.fail(format!(
+                    "Leader Append-Only violated: leader {id} rewrote its log from {from} \
+                     (last index {last})"
+                )));
+            }
+        }
         if node.durable() != &s.disk {
             return Err(self.fail(format!(
                 "{id}'s durable state differs from what its persist effects wrote"
@@ -970,14 +984,20 @@ impl Simulation {
         };
         c.attempt += 1;
         let (attempt, serial, target) = (c.attempt, c.serial, c.target % n);
-        self.schedule(timeout, Event::ClientRetry { client, attempt });
-        if self.servers[target].node.is_none() {
-            // The server is down: the request is lost; try the next one after the timeout.
-            let c = self.clients.get_mut(&client).expect("known client");
-            c.target = (target + 1) % n;
+        self.schedule(
+            timeout,
+            Event::ClientRetry {
+                client,
+                attempt,
+                next_server: true,
+            },
+        );
+        let id = self.servers[target].id;
+        if self.servers[target].node.is_none() || self.disconnected.contains(&id) {
+            // The server is down or unreachable: the request is lost; the client tries the
+            // next server after its timeout.
             return Ok(());
         }
-        let id = self.servers[target].id;
         self.note(|| format!("{client}#{serial} -> {id}"));
         let request = ClientRequest {
             client,
@@ -1018,7 +1038,14 @@ impl Simulation {
                 c.attempt += 1;
                 let attempt = c.attempt;
                 let backoff = Duration::from_millis(10);
-                self.schedule(backoff, Event::ClientRetry { client, attempt });
+                self.schedule(
+                    backoff,
+                    Event::ClientRetry {
+                        client,
+                        attempt,
+                        next_server: false,
+                    },
+                );
             }
             answer => {
                 c.pending = None;
