@@ -73,6 +73,10 @@ pub struct SimConfig {
     pub max_entries_per_append: usize,
     /// How long a client waits for an answer before it tries another server.
     pub client_timeout: Duration,
+    /// A protocol rule every server breaks (to show that the checks catch it). Only with the
+    /// `rule-switches` feature.
+    #[cfg(feature = "rule-switches")]
+    pub broken_rule: Option<crate::config::Rule>,
 }
 
 impl SimConfig {
@@ -85,6 +89,8 @@ impl SimConfig {
             manual_timers: false,
             max_entries_per_append: 64,
             client_timeout: Duration::from_millis(500),
+            #[cfg(feature = "rule-switches")]
+            broken_rule: None,
         }
     }
 
@@ -233,6 +239,8 @@ pub struct Simulation {
     manual_timers: bool,
     max_entries_per_append: usize,
     client_timeout: Duration,
+    #[cfg(feature = "rule-switches")]
+    broken_rule: Option<crate::config::Rule>,
     checker: SafetyChecker,
     clients: BTreeMap<ClientId, ClientState>,
     next_oneshot_client: u64,
@@ -251,18 +259,45 @@ impl Simulation {
     /// # Panics
     /// If `config.nodes` is 0.
     pub fn new(config: SimConfig) -> Self {
+        let n = config.nodes as usize;
+        Self::from_disks(config, vec![DurableState::default(); n])
+            .expect("an empty durable state is valid")
+    }
+
+    /// Builds the cluster with server `i + 1` starting from `disks[i]` (the etcd-io/raft style
+    /// of setting up logs and votes before a scenario). Fails if a disk is inconsistent.
+    ///
+    /// ```
+    /// use refraft::sim::{SimConfig, Simulation};
+    /// use refraft::{DurableState, Entry, Log, NodeId};
+    /// let mut disk = DurableState::default();
+    /// disk.current_term = 2;
+    /// disk.log = Log::from_entries(vec![Entry::noop(1), Entry::noop(2)]);
+    /// let sim = Simulation::from_disks(SimConfig::new(2, 0), vec![disk, DurableState::default()]).unwrap();
+    /// assert_eq!(sim.node(NodeId(1)).unwrap().log().last_index(), 2);
+    /// ```
+    ///
+    /// # Panics
+    /// If `config.nodes` is 0 or differs from the number of disks.
+    pub fn from_disks(
+        config: SimConfig,
+        disks: Vec<DurableState<KvCommand>>,
+    ) -> Result<Self, SimError> {
         assert!(config.nodes > 0, "a cluster needs at least one server");
+        assert_eq!(config.nodes as usize, disks.len(), "one disk per server");
         let mut sim = Simulation {
             seed: config.seed,
             rng: SimRng::new(config.seed),
             now: Duration::ZERO,
             seq: 0,
             queue: BinaryHeap::new(),
-            servers: (1..=config.nodes)
-                .map(|i| Server {
-                    id: NodeId(i),
+            servers: disks
+                .into_iter()
+                .enumerate()
+                .map(|(i, disk)| Server {
+                    id: NodeId(i as u64 + 1),
                     node: None,
-                    disk: DurableState::default(),
+                    disk,
                     incarnation: 0,
                     timer_generation: [0; 2],
                     timer_armed: [false; 2],
@@ -274,6 +309,8 @@ impl Simulation {
             manual_timers: config.manual_timers,
             max_entries_per_append: config.max_entries_per_append,
             client_timeout: config.client_timeout,
+            #[cfg(feature = "rule-switches")]
+            broken_rule: config.broken_rule,
             checker: SafetyChecker::default(),
             clients: BTreeMap::new(),
             next_oneshot_client: ONESHOT_CLIENTS,
@@ -282,9 +319,14 @@ impl Simulation {
             trace_on: true,
         };
         for i in 0..sim.servers.len() {
-            sim.boot(i).expect("an empty durable state is valid");
+            sim.boot(i)?;
+            // The initial logs count as stored: Log Matching is checked against them.
+            let node = sim.servers[i].node.as_ref().expect("booted");
+            if let Err(e) = sim.checker.check_node(node, Some(1)) {
+                return Err(sim.fail(e));
+            }
         }
-        sim
+        Ok(sim)
     }
 
     // ----- inspection -----
@@ -803,6 +845,8 @@ impl Simulation {
     fn config_for(&self, id: NodeId) -> Config {
         let mut config = Config::new(id, self.ids()).expect("ids are distinct members");
         config.max_entries_per_append = self.max_entries_per_append;
+        #[cfg(feature = "rule-switches")]
+        let config = config.with_broken_rule(self.broken_rule);
         config
     }
 

@@ -1,0 +1,656 @@
+//! Scenarios from the etcd-io/raft and raft-rs test suites, ported as scenarios (not code).
+//!
+//! They use the simulator with hand-fired timers (`SimConfig::manual_timers`, the style of
+//! etcd's network tests: a node campaigns when the test says so and every message is then
+//! delivered), over 20 seeds each: the seed varies the network's delays and so the order in
+//! which messages arrive. Where a scenario needs an old or forged message, it is injected with
+//! `Simulation::inject` or fed to the core directly. Known differences from etcd-io/raft: this
+//! core appends a no-op when it becomes leader (§8), and a candidate does not step down on
+//! rejected votes (it waits for its next election timeout, §5.2).
+
+use refraft::sim::{run_seeds, seed_count, NetworkConfig, SimConfig, SimError, Simulation};
+use refraft::{
+    AppendEntries, ClientId, Config, DurableState, Effect, Entry, Input, KvCommand, KvStore, Log,
+    Message, Node, NodeEffects, NodeId, RequestVote, RequestVoteResponse, StepError, Term, Timer,
+};
+
+const SEEDS: u64 = 20;
+
+fn ensure(sim: &Simulation, ok: bool, what: impl FnOnce() -> String) -> Result<(), SimError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(sim.fail(what()))
+    }
+}
+
+fn manual(n: u64, seed: u64) -> Simulation {
+    // Reordering delays, but no loss: etcd's network tests deliver every message.
+    Simulation::new(SimConfig::new(n, seed).manual_timers())
+}
+
+fn campaign(sim: &mut Simulation, id: u64) -> Result<(), SimError> {
+    sim.fire_timer(NodeId(id), Timer::Election)?
+        .map_err(|e| sim.fail(format!("n{id} cannot campaign: {e}")))?;
+    sim.settle()
+}
+
+/// Makes the leader `id` send a round of AppendEntries (etcd's `MsgBeat`), and delivers it all.
+fn beat(sim: &mut Simulation, id: u64) -> Result<(), SimError> {
+    sim.fire_timer(NodeId(id), Timer::Heartbeat)?
+        .map_err(|e| sim.fail(format!("n{id} cannot send heartbeats: {e}")))?;
+    sim.settle()
+}
+
+fn propose(sim: &mut Simulation, id: u64, value: &str) -> Result<(), SimError> {
+    let command = KvCommand::Set {
+        key: "k".into(),
+        value: value.into(),
+    };
+    if sim.start(NodeId(id), command)?.is_none() {
+        return Err(sim.fail(format!("n{id} does not lead")));
+    }
+    sim.settle()
+}
+
+fn node(sim: &Simulation, id: u64) -> &Node<KvStore> {
+    sim.node(NodeId(id)).expect("node is up")
+}
+
+fn log_terms(sim: &Simulation, id: u64) -> Vec<Term> {
+    node(sim, id)
+        .log()
+        .entries()
+        .iter()
+        .map(|e| e.term)
+        .collect()
+}
+
+fn disk(term: Term, voted_for: Option<u64>, log_terms: &[Term]) -> DurableState<KvCommand> {
+    DurableState {
+        current_term: term,
+        voted_for: voted_for.map(NodeId),
+        log: Log::from_entries(log_terms.iter().map(|&t| Entry::noop(t)).collect()),
+    }
+}
+
+// ----- leader election in various cluster shapes (etcd TestLeaderElection) -----
+
+fn leader_election_shape(seed: u64, n: u64, down: &[u64], wins: bool) -> Result<(), SimError> {
+    let mut sim = manual(n, seed);
+    for &d in down {
+        sim.crash(NodeId(d));
+    }
+    campaign(&mut sim, 1)?;
+    let n1 = node(&sim, 1);
+    ensure(&sim, n1.current_term() == 1, || {
+        format!("term {}", n1.current_term())
+    })?;
+    if wins {
+        ensure(&sim, n1.is_leader(), || {
+            format!("{n}-node cluster with {down:?} down: n1 lost")
+        })
+    } else {
+        ensure(&sim, n1.is_candidate(), || {
+            format!("{n}-node cluster with {down:?} down: n1 should stay candidate")
+        })
+    }
+}
+
+#[test]
+fn leader_election_in_cluster_shapes() {
+    run_seeds("leader_election_in_cluster_shapes", SEEDS, |seed| {
+        leader_election_shape(seed, 1, &[], true)?;
+        leader_election_shape(seed, 3, &[], true)?;
+        leader_election_shape(seed, 3, &[2], true)?;
+        leader_election_shape(seed, 3, &[2, 3], false)?;
+        leader_election_shape(seed, 4, &[2, 3], false)?;
+        leader_election_shape(seed, 5, &[2, 3], true)?;
+        leader_election_shape(seed, 5, &[2, 3, 4], false)
+    });
+}
+
+/// etcd TestLeaderElection's cases with logs: a candidate whose log is behind a majority's
+/// loses; one at least as up-to-date as a majority wins.
+#[test]
+fn leader_election_with_logs() {
+    run_seeds("leader_election_with_logs", SEEDS, |seed| {
+        // n1 is behind n2, n3 and n4 (their last term is 1): it cannot win.
+        let disks = vec![
+            disk(1, None, &[]),
+            disk(1, None, &[1]),
+            disk(1, None, &[1]),
+            disk(1, None, &[1, 1]),
+            disk(1, None, &[]),
+        ];
+        let mut sim = Simulation::from_disks(SimConfig::new(5, seed).manual_timers(), disks)?;
+        campaign(&mut sim, 1)?;
+        ensure(&sim, !node(&sim, 1).is_leader(), || {
+            "out-of-date n1 won".into()
+        })?;
+        // n4 has the longest log: it wins.
+        campaign(&mut sim, 4)?;
+        ensure(&sim, node(&sim, 4).is_leader(), || {
+            "up-to-date n4 lost".into()
+        })
+    });
+}
+
+// ----- dueling candidates, candidate concedes, old messages, leader cycle -----
+
+fn run_dueling_candidates(seed: u64) -> Result<(), SimError> {
+    let mut sim = manual(3, seed);
+    sim.cut_link(NodeId(1), NodeId(3));
+    sim.cut_link(NodeId(3), NodeId(1));
+    campaign(&mut sim, 1)?;
+    campaign(&mut sim, 3)?;
+    // n1 won with n2's vote; n3's request reached n2, which had voted (or has a longer log).
+    ensure(&sim, node(&sim, 1).is_leader(), || "n1 should lead".into())?;
+    ensure(&sim, node(&sim, 3).is_candidate(), || {
+        "n3 should be a candidate".into()
+    })?;
+    // Heal: n3 campaigns again with a higher term. It disrupts n1 (§5.1: higher term wins),
+    // but cannot win: its log lacks n1's entry (§5.4.1).
+    sim.heal();
+    campaign(&mut sim, 3)?;
+    for id in 1..=3 {
+        ensure(&sim, !node(&sim, id).is_leader(), || {
+            format!("n{id} leads after the duel")
+        })?;
+    }
+    let term = node(&sim, 3).current_term();
+    ensure(
+        &sim,
+        (1..=3).all(|id| node(&sim, id).current_term() == term),
+        || "terms differ after the duel".into(),
+    )?;
+    ensure(
+        &sim,
+        log_terms(&sim, 1) == vec![1] && log_terms(&sim, 2) == vec![1],
+        || "n1/n2 logs changed".into(),
+    )?;
+    ensure(&sim, log_terms(&sim, 3).is_empty(), || {
+        "n3 got entries".into()
+    })?;
+    // The cluster recovers: n1 is elected again and n3 catches up.
+    campaign(&mut sim, 1)?;
+    ensure(&sim, node(&sim, 1).is_leader(), || {
+        "n1 should win again".into()
+    })?;
+    ensure(&sim, log_terms(&sim, 3) == log_terms(&sim, 1), || {
+        "n3 did not catch up".into()
+    })
+}
+
+#[test]
+fn dueling_candidates() {
+    run_seeds("dueling_candidates", SEEDS, run_dueling_candidates);
+}
+
+fn run_candidate_concedes(seed: u64) -> Result<(), SimError> {
+    let mut sim = manual(3, seed);
+    sim.partition(&[&[NodeId(1)], &[NodeId(2), NodeId(3)]]);
+    campaign(&mut sim, 1)?;
+    campaign(&mut sim, 3)?;
+    ensure(&sim, node(&sim, 1).is_candidate(), || {
+        "isolated n1 should be a candidate".into()
+    })?;
+    ensure(&sim, node(&sim, 3).is_leader(), || "n3 should lead".into())?;
+    // Heal; n3's next AppendEntries of the same term makes n1 concede (§5.2).
+    sim.heal();
+    propose(&mut sim, 3, "force follower")?;
+    beat(&mut sim, 3)?;
+    let n1 = node(&sim, 1);
+    ensure(
+        &sim,
+        !n1.is_candidate() && n1.leader_hint() == Some(NodeId(3)),
+        || format!("n1 did not concede: {:?}", n1.role()),
+    )?;
+    ensure(
+        &sim,
+        n1.current_term() == node(&sim, 3).current_term(),
+        || "terms differ".into(),
+    )?;
+    for id in 1..=2 {
+        ensure(&sim, node(&sim, id).log() == node(&sim, 3).log(), || {
+            format!("n{id} log differs")
+        })?;
+    }
+    ensure(&sim, sim.applied_count(2) == 3, || {
+        "proposal not applied everywhere".into()
+    })
+}
+
+#[test]
+fn candidate_concedes() {
+    run_seeds("candidate_concedes", SEEDS, run_candidate_concedes);
+}
+
+fn run_old_messages_ignored(seed: u64) -> Result<(), SimError> {
+    let mut sim = manual(3, seed);
+    // Leaders of terms 1, 2 and 3: n1, n2, n1.
+    campaign(&mut sim, 1)?;
+    campaign(&mut sim, 2)?;
+    campaign(&mut sim, 1)?;
+    ensure(
+        &sim,
+        node(&sim, 1).is_leader() && node(&sim, 1).current_term() == 3,
+        || "n1 should lead term 3".into(),
+    )?;
+    // An old AppendEntries of term 2 from n2, carrying an entry n1 never saw, arrives late.
+    let before = node(&sim, 1).log().clone();
+    let old = Message::AppendEntries(AppendEntries {
+        term: 2,
+        prev_log_index: 2,
+        prev_log_term: 2,
+        entries: vec![Entry::noop(2)],
+        leader_commit: 2,
+    });
+    let verdict = sim.inject(NodeId(2), NodeId(1), old)?;
+    ensure(
+        &sim,
+        matches!(verdict, Err(StepError::StaleTerm { .. })),
+        || format!("old message not refused as stale: {verdict:?}"),
+    )?;
+    ensure(&sim, node(&sim, 1).log() == &before, || {
+        "old message changed the log".into()
+    })?;
+    sim.settle()?;
+    propose(&mut sim, 1, "somedata")?;
+    beat(&mut sim, 1)?;
+    for id in 1..=3 {
+        ensure(&sim, log_terms(&sim, id) == vec![1, 2, 3, 3], || {
+            format!("n{id} log terms {:?}", log_terms(&sim, id))
+        })?;
+    }
+    ensure(&sim, sim.applied_count(4) == 3, || {
+        "not applied everywhere".into()
+    })
+}
+
+#[test]
+fn old_messages_ignored() {
+    run_seeds("old_messages_ignored", SEEDS, run_old_messages_ignored);
+}
+
+fn run_leader_cycle(seed: u64) -> Result<(), SimError> {
+    let mut sim = manual(3, seed);
+    for round in 0..2 {
+        for id in 1..=3 {
+            campaign(&mut sim, id)?;
+            for other in 1..=3 {
+                let leads = node(&sim, other).is_leader();
+                ensure(&sim, leads == (other == id), || {
+                    format!("round {round}: after n{id} campaigned, n{other} leads={leads}")
+                })?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn leader_cycle() {
+    run_seeds("leader_cycle", SEEDS, run_leader_cycle);
+}
+
+// ----- replication and commit -----
+
+fn run_log_replication(seed: u64) -> Result<(), SimError> {
+    // One proposal; then a proposal, a new leader, another proposal.
+    let mut sim = manual(3, seed);
+    campaign(&mut sim, 1)?;
+    propose(&mut sim, 1, "somedata")?;
+    beat(&mut sim, 1)?;
+    ensure(&sim, sim.applied_count(2) == 3, || {
+        "first proposal not applied everywhere".into()
+    })?;
+    campaign(&mut sim, 2)?;
+    propose(&mut sim, 2, "moredata")?;
+    beat(&mut sim, 2)?;
+    let last = node(&sim, 2).log().last_index();
+    ensure(&sim, last == 4, || format!("leader's last index {last}"))?;
+    for id in 1..=3 {
+        let n = node(&sim, id);
+        ensure(
+            &sim,
+            n.commit_index() == last && n.log() == node(&sim, 2).log(),
+            || {
+                format!(
+                    "n{id} commit {} log {:?}",
+                    n.commit_index(),
+                    log_terms(&sim, id)
+                )
+            },
+        )?;
+        let values: Vec<_> = n
+            .state_machine()
+            .machine()
+            .pairs()
+            .values()
+            .cloned()
+            .collect();
+        ensure(&sim, values == vec!["moredata".to_string()], || {
+            format!("n{id} state {values:?}")
+        })?;
+    }
+    Ok(())
+}
+
+#[test]
+fn log_replication() {
+    run_seeds("log_replication", SEEDS, run_log_replication);
+}
+
+#[test]
+fn single_node_commit() {
+    run_seeds("single_node_commit", SEEDS, |seed| {
+        let mut sim = manual(1, seed);
+        campaign(&mut sim, 1)?;
+        propose(&mut sim, 1, "some data")?;
+        propose(&mut sim, 1, "some data")?;
+        ensure(&sim, node(&sim, 1).commit_index() == 3, || {
+            format!("commit index {}", node(&sim, 1).commit_index())
+        })
+    });
+}
+
+/// etcd TestCannotCommitWithoutNewTermEntry and TestCommitWithoutNewTermEntry, on this core
+/// (whose new leaders append a no-op): a leader of term 2 whose old-term entries reach a
+/// majority does not commit them by counting (§5.4.2, Figure 8); once its own no-op reaches a
+/// majority, everything before it commits too.
+fn commit_rules_for_new_term(seed: u64) -> Result<(), SimError> {
+    // One entry per AppendEntries, so that old entries and the new no-op travel separately.
+    let mut config = SimConfig::new(5, seed).manual_timers();
+    config.max_entries_per_append = 1;
+    let mut sim = Simulation::new(config);
+    campaign(&mut sim, 1)?;
+    // n1 is cut off from n3, n4, n5: its two proposals reach only n2.
+    for p in 3..=5 {
+        sim.cut_link(NodeId(1), NodeId(p));
+        sim.cut_link(NodeId(p), NodeId(1));
+    }
+    propose(&mut sim, 1, "a")?;
+    propose(&mut sim, 1, "b")?;
+    ensure(&sim, node(&sim, 1).commit_index() == 1, || {
+        "committed without a majority".into()
+    })?;
+    // n1 crashes; n2 (the most up-to-date) is elected and replicates the old entries to n3
+    // and n4. As soon as both hold index 3, n2's links to them are cut too: its term-2
+    // no-op (index 4) reaches at most one of them, not a majority.
+    // n5 hears nothing from n2 (n2 wins with the votes of n3 and n4).
+    sim.heal();
+    sim.crash(NodeId(1));
+    sim.cut_link(NodeId(2), NodeId(5));
+    sim.fire_timer(NodeId(2), Timer::Election)?
+        .map_err(|e| sim.fail(format!("n2 cannot campaign: {e}")))?;
+    let holds = |s: &Simulation, id: u64, index| {
+        s.node(NodeId(id))
+            .is_some_and(|n| n.log().last_index() >= index)
+    };
+    let spread = sim.run_until(std::time::Duration::from_secs(5), |s| {
+        holds(s, 3, 3) && holds(s, 4, 3)
+    })?;
+    ensure(&sim, spread && node(&sim, 2).is_leader(), || {
+        "n2 should win and replicate".into()
+    })?;
+    for p in 3..=5 {
+        sim.cut_link(NodeId(2), NodeId(p));
+    }
+    sim.settle()?;
+    // Reachability: the leader knows that a majority (n2, n3, n4) holds index 3, of term 1.
+    let n2 = node(&sim, 2);
+    let acked = [3, 4].map(|p| n2.progress(NodeId(p)).map_or(0, |pr| pr.match_index));
+    ensure(
+        &sim,
+        acked.iter().all(|&m| m >= 3) && n2.log().term_at(3) == Some(1),
+        || format!("set-up failed: match indexes {acked:?}"),
+    )?;
+    // Cannot commit without a new-term entry: index 3 (term 1) is on a majority but stays
+    // uncommitted (§5.4.2, Figure 8).
+    ensure(&sim, n2.commit_index() == 1, || {
+        format!(
+            "old-term entry committed by counting: commit {}",
+            n2.commit_index()
+        )
+    })?;
+    // Commit with the new-term entry: once the no-op (index 4) is on a majority, all commit.
+    sim.heal();
+    beat(&mut sim, 2)?;
+    beat(&mut sim, 2)?;
+    ensure(&sim, node(&sim, 2).commit_index() == 4, || {
+        format!(
+            "commit index {} after the no-op replicated",
+            node(&sim, 2).commit_index()
+        )
+    })?;
+    ensure(&sim, sim.applied_count(3) == 4, || {
+        "old entries not applied by the four".into()
+    })
+}
+
+#[test]
+fn cannot_commit_without_new_term_entry_and_commit_with_it() {
+    run_seeds(
+        "cannot_commit_without_new_term_entry_and_commit_with_it",
+        SEEDS,
+        commit_rules_for_new_term,
+    );
+}
+
+// ----- votes -----
+
+type Out = NodeEffects<KvStore>;
+
+fn core_node(id: u64, disk: DurableState<KvCommand>) -> Node<KvStore> {
+    let ids = (1..=3).map(NodeId).collect();
+    let config = Config::new(NodeId(id), ids).expect("valid");
+    Node::new(config, disk, KvStore::default(), &mut Out::new()).expect("valid disk")
+}
+
+/// etcd TestVoteFromAnyState: a follower, a candidate and a leader all grant a vote to a
+/// candidate of a higher term with an up-to-date log, and become its followers (§5.1, §5.2).
+/// The seed picks how many terms have passed.
+fn run_vote_from_any_state(seed: u64) -> Result<(), String> {
+    let base_term = seed % 5 + 1;
+    for role in ["follower", "candidate", "leader"] {
+        let mut n1 = core_node(1, disk(base_term, None, &[1]));
+        let mut out = Out::new();
+        match role {
+            "candidate" => n1
+                .step(Input::Timeout(Timer::Election), &mut out)
+                .map_err(|e| e.to_string())?,
+            "leader" => {
+                n1.step(Input::Timeout(Timer::Election), &mut out)
+                    .map_err(|e| e.to_string())?;
+                let term = n1.current_term();
+                let vote = Message::RequestVoteResponse(RequestVoteResponse {
+                    term,
+                    vote_granted: true,
+                });
+                n1.step(
+                    Input::Message {
+                        from: NodeId(2),
+                        message: vote,
+                    },
+                    &mut out,
+                )
+                .map_err(|e| e.to_string())?;
+            }
+            _ => {}
+        }
+        let is_role = match role {
+            "candidate" => n1.is_candidate(),
+            "leader" => n1.is_leader(),
+            _ => !n1.is_candidate() && !n1.is_leader(),
+        };
+        if !is_role {
+            return Err(format!("set-up failed: not a {role}"));
+        }
+        let term = n1.current_term() + 1;
+        out.clear();
+        let request = Message::RequestVote(RequestVote {
+            term,
+            last_log_index: 42,
+            last_log_term: term,
+        });
+        n1.step(
+            Input::Message {
+                from: NodeId(3),
+                message: request,
+            },
+            &mut out,
+        )
+        .map_err(|e| e.to_string())?;
+        let granted = out.as_slice().iter().any(|e| {
+            matches!(e, Effect::Send { to: NodeId(3), message: Message::RequestVoteResponse(r) }
+                if r.vote_granted && r.term == term)
+        });
+        if !granted || n1.is_leader() || n1.is_candidate() {
+            return Err(format!(
+                "{role}: vote not granted or role kept: {:?}",
+                n1.role()
+            ));
+        }
+        if n1.current_term() != term || n1.voted_for() != Some(NodeId(3)) {
+            return Err(format!(
+                "{role}: term {} vote {:?}",
+                n1.current_term(),
+                n1.voted_for()
+            ));
+        }
+        // The vote was made durable before it was sent (Figure 2).
+        let persisted = out.as_slice().iter().position(|e| {
+            matches!(e, Effect::PersistHardState { current_term, voted_for: Some(NodeId(3)) } if *current_term == term)
+        });
+        let sent = out
+            .as_slice()
+            .iter()
+            .position(|e| matches!(e, Effect::Send { .. }));
+        if !matches!((persisted, sent), (Some(p), Some(s)) if p < s) {
+            return Err(format!("{role}: vote sent before it was persisted"));
+        }
+    }
+    Ok(())
+}
+
+#[test]
+fn vote_from_any_state() {
+    for seed in 0..seed_count(SEEDS) {
+        if let Err(e) = run_vote_from_any_state(seed) {
+            panic!("vote_from_any_state: seed {seed}: {e}");
+        }
+    }
+}
+
+/// etcd TestElectionOverwriteNewerLogs: a newly elected leader does not hold the newest
+/// (highest-term) entry, and overwrites it with its own lower-term entry, which is allowed
+/// because the newer entry was never committed.
+fn run_election_overwrites_newer_logs(seed: u64) -> Result<(), SimError> {
+    let disks = vec![
+        disk(1, Some(1), &[1]), // n1 won the first election
+        disk(1, Some(1), &[1]), // n2 got n1's entry
+        disk(2, Some(3), &[2]), // n3 won the second election
+        disk(2, Some(3), &[]),  // n4 voted for n3 but got no entry
+        disk(2, Some(3), &[]),  // n5 likewise
+    ];
+    let mut sim = Simulation::from_disks(SimConfig::new(5, seed).manual_timers(), disks)?;
+    // n1's first campaign (term 2) fails: n3, n4 and n5 already voted in term 2.
+    campaign(&mut sim, 1)?;
+    ensure(
+        &sim,
+        !node(&sim, 1).is_leader() && node(&sim, 1).current_term() == 2,
+        || "n1 should lose term 2".into(),
+    )?;
+    // Its second campaign (term 3) wins with n2, n4 and n5; n3's newer log loses its entry.
+    campaign(&mut sim, 1)?;
+    ensure(
+        &sim,
+        node(&sim, 1).is_leader() && node(&sim, 1).current_term() == 3,
+        || "n1 should lead term 3".into(),
+    )?;
+    beat(&mut sim, 1)?;
+    for id in 1..=5 {
+        ensure(&sim, log_terms(&sim, id) == vec![1, 3], || {
+            format!("n{id} log terms {:?}", log_terms(&sim, id))
+        })?;
+    }
+    Ok(())
+}
+
+#[test]
+fn election_overwrites_newer_logs() {
+    run_seeds(
+        "election_overwrites_newer_logs",
+        SEEDS,
+        run_election_overwrites_newer_logs,
+    );
+}
+
+/// raft-rs / etcd TestProposal-style: proposals to a follower are redirected to the leader,
+/// and a client that follows the hint and retries with the same serial commits exactly once
+/// (dissertation §6.3), on an unreliable network.
+fn run_client_retries_commit_once(seed: u64) -> Result<(), SimError> {
+    let mut sim = Simulation::new(SimConfig::new(3, seed).network(NetworkConfig::unreliable()));
+    sim.check_one_leader()?;
+    let client = ClientId(7);
+    for v in 0..20u64 {
+        let serial = sim.submit(
+            client,
+            KvCommand::Set {
+                key: "c".into(),
+                value: v.to_string(),
+            },
+        )?;
+        let done = sim.run_until(std::time::Duration::from_secs(10), |s| {
+            !s.client_busy(client)
+        })?;
+        ensure(&sim, done, || format!("request {serial} unanswered"))?;
+    }
+    sim.set_network(NetworkConfig::reliable());
+    sim.run_for(std::time::Duration::from_secs(1))?;
+    // Every serial is applied once: the session table saw all 20, in order.
+    let applied: Vec<u64> = sim
+        .checker()
+        .applied()
+        .values()
+        .filter_map(|(e, _)| match &e.payload {
+            refraft::Payload::Command {
+                client: c, serial, ..
+            } if *c == client => Some(*serial),
+            _ => None,
+        })
+        .collect();
+    let mut firsts = applied.clone();
+    firsts.dedup();
+    let expect: Vec<u64> = (1..=20).collect();
+    let mut unique = firsts.clone();
+    unique.sort();
+    unique.dedup();
+    ensure(&sim, unique == expect, || {
+        format!("serials in the log: {applied:?}")
+    })?;
+    let n = node(&sim, 1);
+    let session = n
+        .state_machine()
+        .sessions()
+        .get(&client)
+        .map(|s| s.last_serial);
+    ensure(&sim, session == Some(20), || {
+        format!("session at {session:?}")
+    })?;
+    ensure(
+        &sim,
+        n.state_machine().machine().get("c") == Some("19"),
+        || "wrong final value".into(),
+    )
+}
+
+#[test]
+fn client_retries_commit_once() {
+    run_seeds(
+        "client_retries_commit_once",
+        SEEDS,
+        run_client_retries_commit_once,
+    );
+}
