@@ -207,8 +207,7 @@ impl<M: StateMachine> Node<M> {
                 p.match_index = old_match.max(match_index);
                 p.next_index = p.next_index.max(p.match_index + 1);
                 let more = p.next_index <= last_index;
-                if p.match_index > old_match
-                    && !self.match_tracker.raise(old_match, p.match_index)
+                if p.match_index > old_match && !self.match_tracker.raise(old_match, p.match_index)
                 {
                     // Unreachable while `match_tracker` mirrors `progress`; rebuild, never guess.
                     debug_assert!(false, "match tracker out of step with progress");
