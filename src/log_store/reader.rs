@@ -95,6 +95,16 @@ impl<C> LogReader<C> {
     }
 
     /// Like [`wait_for`](Self::wait_for), giving up after `timeout` with `Ok(None)`.
+    ///
+    /// ```
+    /// use refraft::log_store::{LogWriter, Watermark};
+    /// use std::time::Duration;
+    /// let writer = LogWriter::<String>::new();
+    /// let reader = writer.reader();
+    /// let waited = reader.wait_for_timeout(Watermark::Durable, 0, Duration::from_millis(1));
+    /// assert_eq!(waited, Ok(None));
+    /// assert_eq!(reader.poll(Watermark::Durable, 0), None);
+    /// ```
     pub fn wait_for_timeout(
         &self,
         watermark: Watermark,

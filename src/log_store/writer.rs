@@ -59,6 +59,14 @@ impl<C> LogWriter<C> {
 
     /// A store holding a log loaded from disk at restart: all of it is durable, and nothing is
     /// known to be committed yet (§5.3: `commitIndex` is volatile and starts at 0).
+    ///
+    /// ```
+    /// use refraft::log_store::LogWriter;
+    /// use refraft::{Entry, Log};
+    /// let writer = LogWriter::from_log(Log::<String>::from_entries(vec![Entry::noop(1)]));
+    /// let reader = writer.reader();
+    /// assert_eq!((reader.last_index(), reader.durable_index(), reader.commit_index()), (1, 1, 0));
+    /// ```
     pub fn from_log(log: Log<C>) -> Self
     where
         C: Clone,
