@@ -6,7 +6,6 @@
 //! `tests/quorum_props.rs` proves the two equal over random acknowledgement sequences.
 
 use crate::ids::Index;
-use serde::{Deserialize, Serialize};
 
 /// The largest index that at least a majority of `match_indexes` (one per member, the leader's
 /// own last index included) is at or beyond: sort descending, take the majority position.
@@ -47,7 +46,7 @@ pub fn majority_index(match_indexes: &mut [Index]) -> Index {
 /// assert_eq!(tracker.majority_index(7), majority_index(&mut [7, 5, 6, 0, 0]));
 /// assert_eq!(tracker.as_slice(), &[0, 0, 5, 6]);
 /// ```
-#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct MatchTracker {
     /// One value per peer, ascending.
     sorted: Vec<Index>,
