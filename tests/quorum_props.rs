@@ -67,8 +67,8 @@ proptest! {
             let mut sorted = matches.clone();
             sorted.sort_unstable();
             prop_assert_eq!(tracker.as_slice(), &sorted[..]);
-            // The leader's value here need not bound the peers' (acks up to 40 may pass it), so
-            // the majority can only be checked monotone when the leader's log only grows: it does.
+            // Every value only grows (a peer's by `max`, the leader's by appending), so the
+            // majority never falls, stale acknowledgements included.
             prop_assert!(got >= last_majority, "majority fell from {} to {}", last_majority, got);
             last_majority = got;
         }
