@@ -176,3 +176,78 @@ impl SafetyChecker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::log::Log;
+    use crate::{Config, DurableState, Input, NodeEffects, Timer};
+
+    /// A one-server cluster `id` that elects itself, starting from `term`.
+    fn lone_leader(id: u64, term: Term) -> Node<KvStore> {
+        let config = Config::new(NodeId(id), vec![NodeId(id)]).unwrap();
+        let disk = DurableState {
+            current_term: term,
+            ..DurableState::default()
+        };
+        let mut out = NodeEffects::<KvStore>::new();
+        let mut node = Node::new(config, disk, KvStore::default(), &mut out).unwrap();
+        node.step(Input::Timeout(Timer::Election), &mut out)
+            .unwrap();
+        node
+    }
+
+    #[test]
+    fn two_leaders_of_one_term_are_caught() {
+        let mut checker = SafetyChecker::default();
+        checker.check_node(&lone_leader(1, 0), Some(1)).unwrap();
+        let err = checker.check_node(&lone_leader(2, 0), None).unwrap_err();
+        assert!(err.contains("Election Safety"), "{err}");
+    }
+
+    #[test]
+    fn different_entries_applied_at_one_index_are_caught() {
+        let mut checker = SafetyChecker::default();
+        checker.record_apply(&lone_leader(1, 0), 1, 1).unwrap();
+        let err = checker.record_apply(&lone_leader(2, 4), 1, 5).unwrap_err();
+        assert!(err.contains("State Machine Safety"), "{err}");
+    }
+
+    #[test]
+    fn same_index_and_term_with_different_histories_are_caught() {
+        let mut checker = SafetyChecker::default();
+        // Both logs hold term 5 at index 2, after different terms at index 1.
+        let a = Log::from_entries(vec![Entry::noop(1), Entry::noop(5)]);
+        let b = Log::from_entries(vec![Entry::noop(2), Entry::noop(5)]);
+        for (id, log) in [(1, a), (2, b)] {
+            let config = Config::new(NodeId(id), vec![NodeId(1), NodeId(2)]).unwrap();
+            let disk = DurableState {
+                current_term: 5,
+                voted_for: None,
+                log,
+            };
+            let node = Node::new(
+                config,
+                disk,
+                KvStore::default(),
+                &mut NodeEffects::<KvStore>::new(),
+            )
+            .unwrap();
+            let result = checker.check_node(&node, Some(1));
+            if id == 2 {
+                assert!(result.unwrap_err().contains("Log Matching"));
+            } else {
+                result.unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_leader_missing_a_committed_entry_is_caught() {
+        let mut checker = SafetyChecker::default();
+        checker.record_apply(&lone_leader(1, 0), 1, 1).unwrap();
+        // A leader of a later term whose log lacks index 1 of term 1.
+        let err = checker.check_node(&lone_leader(2, 4), None).unwrap_err();
+        assert!(err.contains("Leader Completeness"), "{err}");
+    }
+}
