@@ -56,7 +56,7 @@ fn first_failing_seed(rule: Option<Rule>, seeds: u64) -> Option<SimError> {
 
 #[test]
 fn chaos_passes_with_every_rule_kept() {
-    if let Some(e) = first_failing_seed(None, 20) {
+    if let Some(e) = first_failing_seed(None, seed_count(20)) {
         panic!("{e}");
     }
 }
