@@ -36,6 +36,7 @@ mod error;
 mod ids;
 mod kv;
 mod log;
+pub mod log_store;
 mod message;
 mod node;
 pub mod quorum;

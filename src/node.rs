@@ -12,6 +12,7 @@ use crate::error::StepError;
 use crate::ids::{Index, NodeId, Term};
 use crate::log::{Entry, Log, Payload};
 use crate::message::Message;
+use crate::quorum::MatchTracker;
 use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -86,6 +87,10 @@ pub struct Node<M: StateMachine> {
     /// Figure 2: index of the highest log entry applied to the state machine. Volatile.
     pub(crate) last_applied: Index,
     pub(crate) machine: SessionMachine<M>,
+    /// While leading: the peers' `match_index` values of `Role::Leader::progress`, sorted, so
+    /// that an acknowledgement recomputes the commit index without a sort (§5.3, §5.4.2).
+    /// Empty in any other role. Derived from `progress`, so it adds no distinct states.
+    pub(crate) match_tracker: MatchTracker,
 }
 
 /// Why a node cannot start.
@@ -131,6 +136,7 @@ impl<M: StateMachine> Node<M> {
             commit_index: 0,
             last_applied: 0,
             machine: SessionMachine::new(machine),
+            match_tracker: MatchTracker::default(),
         })
     }
 
@@ -286,6 +292,8 @@ impl<M: StateMachine> Node<M> {
             self.reset_election_timer(out);
         }
         self.role = Role::Follower { leader };
+        // Only a leader tracks match indexes; dropping them keeps equal followers equal.
+        self.match_tracker = MatchTracker::default();
     }
 
     /// §5.2, §8: a new leader initializes `next_index` to its last index + 1 and `match_index`
@@ -306,6 +314,7 @@ impl<M: StateMachine> Node<M> {
             })
             .collect();
         self.role = Role::Leader { progress };
+        self.match_tracker = MatchTracker::new(self.config.peers().count());
         out.push(Effect::CancelTimer {
             timer: Timer::Election,
         });

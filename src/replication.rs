@@ -6,7 +6,7 @@ use crate::error::StepError;
 use crate::ids::{Index, NodeId};
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Message};
 use crate::node::{Node, NodeEffects, Role};
-use crate::quorum::majority_index;
+use crate::quorum::{majority_index, MatchTracker};
 use crate::state_machine::StateMachine;
 
 impl<M: StateMachine> Node<M> {
@@ -203,9 +203,17 @@ impl<M: StateMachine> Node<M> {
                 }
                 // §5.3: matchIndex comes from what the follower acknowledged and never goes
                 // back (a reordered, older acknowledgement changes nothing).
-                p.match_index = p.match_index.max(match_index);
+                let old_match = p.match_index;
+                p.match_index = old_match.max(match_index);
                 p.next_index = p.next_index.max(p.match_index + 1);
                 let more = p.next_index <= last_index;
+                if p.match_index > old_match && !self.match_tracker.raise(old_match, p.match_index)
+                {
+                    // Unreachable while `match_tracker` mirrors `progress`; rebuild, never guess.
+                    debug_assert!(false, "match tracker out of step with progress");
+                    self.match_tracker =
+                        MatchTracker::from_match_indexes(progress.values().map(|p| p.match_index));
+                }
                 self.advance_leader_commit(out);
                 if more {
                     self.send_append_entries(from, out);
@@ -248,9 +256,16 @@ impl<M: StateMachine> Node<M> {
         let Role::Leader { progress } = &self.role else {
             return;
         };
-        let mut matches: Vec<Index> = progress.values().map(|p| p.match_index).collect();
-        matches.push(self.durable.log.last_index());
-        let n = majority_index(&mut matches);
+        // The highest index on a majority, the leader's own log included; the tracker gives it
+        // without a sort and equals the definition, `majority_index` (tests/quorum_props.rs).
+        let n = self
+            .match_tracker
+            .majority_index(self.durable.log.last_index());
+        debug_assert_eq!(n, {
+            let mut matches: Vec<Index> = progress.values().map(|p| p.match_index).collect();
+            matches.push(self.durable.log.last_index());
+            majority_index(&mut matches)
+        });
         if n <= self.commit_index {
             return;
         }
