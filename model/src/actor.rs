@@ -1,0 +1,157 @@
+//! The one actor type of the model: a server or a client, so that servers and clients share a
+//! network. Its `Rewrite` implementations permute server ids for symmetry reduction.
+
+use crate::client::{ClientSetup, ClientState};
+use crate::ids::{node_id, server_id};
+use crate::msg::Msg;
+use crate::server::{ServerSetup, ServerState, Stored};
+use refraft::{Input, Timer};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{Actor, Id, Out};
+use stateright::{Rewrite, RewritePlan};
+use std::borrow::Cow;
+
+/// The model's timers.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ModelTimer {
+    /// A server's timer (election or heartbeat). stateright ignores durations: an armed timer
+    /// may fire at any moment, which models any timing at all.
+    Server(Timer),
+    /// A client's retry timer.
+    ClientRetry,
+}
+
+/// A model actor.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum RaftActor {
+    /// A Raft server.
+    Server(ServerSetup),
+    /// A client.
+    Client(ClientSetup),
+}
+
+/// A model actor's state. Every server state orders before every client state, so symmetry
+/// reduction permutes servers among themselves only.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ActorState {
+    /// A server.
+    Server(ServerState),
+    /// A client.
+    Client(ClientState),
+}
+
+impl ActorState {
+    /// The server state, if this is a server.
+    pub fn server(&self) -> Option<&ServerState> {
+        match self {
+            ActorState::Server(s) => Some(s),
+            ActorState::Client(_) => None,
+        }
+    }
+
+    /// The client state, if this is a client.
+    pub fn client(&self) -> Option<&ClientState> {
+        match self {
+            ActorState::Client(c) => Some(c),
+            ActorState::Server(_) => None,
+        }
+    }
+}
+
+impl Actor for RaftActor {
+    type Msg = Msg;
+    type State = ActorState;
+    type Timer = ModelTimer;
+    type Random = ();
+    type Storage = Stored;
+
+    fn on_start(&self, id: Id, storage: &Option<Stored>, o: &mut Out<Self>) -> ActorState {
+        match self {
+            RaftActor::Server(setup) => ActorState::Server(setup.start(id, storage, o)),
+            RaftActor::Client(setup) => ActorState::Client(setup.start(id, o)),
+        }
+    }
+
+    fn on_msg(&self, _id: Id, state: &mut Cow<ActorState>, src: Id, msg: Msg, o: &mut Out<Self>) {
+        match (self, msg) {
+            (RaftActor::Server(setup), Msg::Raft(message)) => {
+                let input = Input::Message {
+                    from: node_id(src),
+                    message,
+                };
+                setup.step(state, input, o)
+            }
+            (RaftActor::Server(setup), Msg::Request(request)) => {
+                setup.step(state, Input::ClientRequest(request), o)
+            }
+            (RaftActor::Client(setup), Msg::Reply { serial, response }) => {
+                setup.on_reply(state, serial, response, o)
+            }
+            // A message of the wrong kind for this actor is ignored.
+            _ => {}
+        }
+        // Every delivery is a step, even one that changes no actor state: the message is
+        // consumed (on the non-duplicating networks), as a real network consumes it. stateright
+        // would otherwise leave such a message in flight forever, and its simulation checker
+        // cannot rebuild paths through deliveries it counted as no step.
+        state.to_mut();
+    }
+
+    fn on_timeout(
+        &self,
+        _id: Id,
+        state: &mut Cow<ActorState>,
+        timer: &ModelTimer,
+        o: &mut Out<Self>,
+    ) {
+        match (self, timer) {
+            (RaftActor::Server(setup), ModelTimer::Server(t)) => {
+                setup.step(state, Input::Timeout(*t), o)
+            }
+            (RaftActor::Client(setup), ModelTimer::ClientRetry) => setup.on_retry(state, o),
+            _ => {}
+        }
+        state.to_mut();
+    }
+
+    fn name(&self) -> String {
+        match self {
+            RaftActor::Server(_) => "server".into(),
+            RaftActor::Client(_) => "client".into(),
+        }
+    }
+}
+
+/// Applies a server-id permutation to one node id.
+fn rewrite_node<S>(plan: &RewritePlan<Id, S>, n: refraft::NodeId) -> refraft::NodeId {
+    node_id(plan.rewrite(&server_id(n)))
+}
+
+impl Rewrite<Id> for ActorState {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        match self {
+            ActorState::Server(s) => {
+                let mut disk = s.disk.clone();
+                disk.voted_for = disk.voted_for.map(|n| rewrite_node(plan, n));
+                ActorState::Server(ServerState {
+                    node: s.node.map_node_ids(|n| rewrite_node(plan, n)),
+                    disk,
+                    ghost: s.ghost.clone(),
+                })
+            }
+            ActorState::Client(c) => {
+                let mut c = c.clone();
+                c.target = usize::from(plan.rewrite(&Id::from(c.target)));
+                ActorState::Client(c)
+            }
+        }
+    }
+}
+
+impl Rewrite<Id> for Stored {
+    fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
+        let mut s = self.clone();
+        s.durable.voted_for = s.durable.voted_for.map(|n| rewrite_node(plan, n));
+        s
+    }
+}

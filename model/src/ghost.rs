@@ -1,0 +1,129 @@
+//! Ghost (auxiliary) state: what a server has done over its whole history, kept beside the core's
+//! state so that the paper's properties about history can be checked on single states.
+//!
+//! The ghost is written only by the model's adapter, from what it observes of each step; the core
+//! never reads it. It survives crashes with the server's durable state (it is stored with it), so
+//! that a property such as Election Safety sees every election, not only current leaders.
+
+use refraft::{Entry, Index, KvCommand, KvStore, Node, Payload, Role, Term};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+
+/// A transition that broke a property phrased over two consecutive states.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum Violation {
+    /// §5.3 Leader Append-Only: a leader removed or overwrote an entry of its own log.
+    LeaderAppendOnly,
+    /// §5.1: `current_term` went down (in a step, or across a restart).
+    TermDecreased,
+    /// Figure 2: `commit_index` went down during one life of the server.
+    CommitIndexDecreased,
+    /// §5.4.3: the server applied a different entry at an index it had applied before (after a
+    /// restart it re-applies from index 1 and must apply the same entries).
+    AppliedDifferently,
+}
+
+/// One applied entry and the server's `current_term` when it first applied it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Applied {
+    /// The entry applied.
+    pub entry: Entry<KvCommand>,
+    /// The applier's term at that moment: the entry was committed in this term or earlier, so
+    /// every leader of a later term must hold it (§5.4, Leader Completeness).
+    pub term: Term,
+}
+
+/// The history of one server.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Ghost {
+    /// Every term in which this server became leader.
+    pub elected: BTreeSet<Term>,
+    /// How many times this server has become a candidate (§5.2), for the model's bound.
+    pub candidacies: usize,
+    /// Every entry this server applied, by index (`applied[i]` is index `i + 1`).
+    pub applied: Vec<Applied>,
+    /// The highest `current_term` this server has had.
+    pub max_term: Term,
+    /// Transitions that broke a property.
+    pub violations: BTreeSet<Violation>,
+    /// How many times the server has restarted from its durable state (counted up to a cap:
+    /// one past the model's restart bound, or 1 when restarts are unbounded).
+    pub restarts: usize,
+    /// After a restart, the server heard from a leader again.
+    pub rejoined: bool,
+    /// While following, the server's log lost entries to a leader's AppendEntries.
+    pub truncated: bool,
+    /// While leading, the server committed a client entry of an earlier term, counted
+    /// indirectly through an entry of its own term (§5.4.2, Figure 8).
+    pub committed_indirectly: bool,
+}
+
+impl Ghost {
+    /// Records the application of `entry` at `index` in term `term`.
+    pub fn record_apply(&mut self, index: Index, entry: &Entry<KvCommand>, term: Term) {
+        let slot = (index as usize).saturating_sub(1);
+        match self.applied.get(slot) {
+            Some(prior) if prior.entry != *entry => {
+                self.violations.insert(Violation::AppliedDifferently);
+            }
+            Some(_) => {}
+            None if slot == self.applied.len() => self.applied.push(Applied {
+                entry: entry.clone(),
+                term,
+            }),
+            // Applying out of order skips an index: record it as applying something else.
+            None => {
+                self.violations.insert(Violation::AppliedDifferently);
+            }
+        }
+    }
+
+    /// Records a restart from durable state holding `current_term`. The count stops at `cap`,
+    /// so that endless crash-restart cycles leave the state space finite.
+    pub fn record_restart(&mut self, current_term: Term, cap: usize) {
+        self.restarts = (self.restarts + 1).min(cap);
+        if current_term < self.max_term {
+            self.violations.insert(Violation::TermDecreased);
+        }
+    }
+
+    /// Observes one step of the server, from `before` to `after`.
+    pub fn observe_step(&mut self, before: &Node<KvStore>, after: &Node<KvStore>) {
+        let (t0, t1) = (before.current_term(), after.current_term());
+        if t1 < t0 {
+            self.violations.insert(Violation::TermDecreased);
+        }
+        self.max_term = self.max_term.max(t1);
+        if after.commit_index() < before.commit_index() {
+            self.violations.insert(Violation::CommitIndexDecreased);
+        }
+        let kept_log = is_prefix(before.log().entries(), after.log().entries());
+        let led_through = before.is_leader() && after.is_leader() && t0 == t1;
+        let new_candidacy = after.is_candidate() && (!before.is_candidate() || t1 != t0);
+        self.candidacies += usize::from(new_candidacy);
+        if after.is_leader() && !led_through {
+            self.elected.insert(t1);
+        }
+        if led_through && !kept_log {
+            self.violations.insert(Violation::LeaderAppendOnly);
+        }
+        if !kept_log && !after.is_leader() {
+            self.truncated = true;
+        }
+        if self.restarts > 0 && matches!(after.role(), Role::Follower { leader: Some(_) }) {
+            self.rejoined = true;
+        }
+        if after.is_leader() && after.commit_index() > before.commit_index() {
+            let newly = before.commit_index() + 1..=after.commit_index();
+            let indirect = newly
+                .filter_map(|i| after.log().get(i))
+                .any(|e| e.term < t1 && matches!(e.payload, Payload::Command { .. }));
+            self.committed_indirectly |= indirect;
+        }
+    }
+}
+
+/// Whether `a` is a prefix of `b`.
+pub fn is_prefix<T: PartialEq>(a: &[T], b: &[T]) -> bool {
+    a.len() <= b.len() && a == &b[..a.len()]
+}

@@ -1,0 +1,182 @@
+//! The server actor: one `refraft::Node` driven unchanged. Each input becomes one `Node::step`;
+//! its effects become stateright commands, in order: persist effects update the server's disk
+//! image (saved with `out.save`), sends and replies go to the network, timers to stateright's
+//! timers. Nothing volatile survives a crash: a restart rebuilds the node from the disk alone.
+
+use crate::actor::{ActorState, ModelTimer, RaftActor};
+use crate::ghost::Ghost;
+use crate::ids::{client_actor, node_id, server_id};
+use crate::msg::Msg;
+use refraft::{
+    Config, DurableState, Effect, Input, KvCommand, KvStore, Node, NodeEffects, NodeId, Role, Rule,
+};
+use serde::{Deserialize, Serialize};
+use stateright::actor::{model_timeout, Id, Out};
+use std::borrow::Cow;
+use std::cmp::Ordering;
+
+/// What a server finds again after a crash: the durable state of Figure 2, built only from the
+/// node's persist effects, and the ghost history (which the node never reads).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Stored {
+    /// `current_term`, `voted_for` and the log, as persisted.
+    pub durable: DurableState<KvCommand>,
+    /// The server's ghost history.
+    pub ghost: Ghost,
+}
+
+/// The state of one server actor.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServerState {
+    /// The core's node.
+    pub node: Node<KvStore>,
+    /// The disk image: the durable state as the node's persist effects left it. It equals the
+    /// node's in-memory durable state unless a persistence rule is switched off.
+    pub disk: DurableState<KvCommand>,
+    /// The server's ghost history.
+    pub ghost: Ghost,
+}
+
+impl ServerState {
+    /// The order used by symmetry reduction: servers are sorted by what they hold before who
+    /// they are, so that servers that differ only by id sort the same way.
+    fn sort_key(&self) -> impl Ord + '_ {
+        let role = match self.node.role() {
+            Role::Follower { .. } => 0,
+            Role::Candidate { .. } => 1,
+            Role::Leader { .. } => 2,
+        };
+        (
+            self.node.current_term(),
+            role,
+            self.node.log(),
+            self.node.commit_index(),
+            self.node.voted_for().is_some(),
+            &self.ghost,
+        )
+    }
+}
+
+impl PartialOrd for ServerState {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for ServerState {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.sort_key()
+            .cmp(&other.sort_key())
+            .then_with(|| self.node.cmp(&other.node))
+            .then_with(|| self.disk.cmp(&other.disk))
+            .then_with(|| self.ghost.cmp(&other.ghost))
+    }
+}
+
+/// How every server of one model is configured (all servers are the same actor, which symmetry
+/// reduction requires).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ServerSetup {
+    /// Cluster size: servers are actors `0..servers`.
+    pub servers: usize,
+    /// `Config::max_entries_per_append`.
+    pub max_entries: usize,
+    /// The protocol rule switched off, if any.
+    pub broken_rule: Option<Rule>,
+    /// Restarts are counted up to this many (see `Ghost::restarts`).
+    pub restart_cap: usize,
+}
+
+impl ServerSetup {
+    fn config(&self, id: Id) -> Config {
+        let members = (0..self.servers).map(|i| NodeId(i as u64)).collect();
+        let mut config = Config::new(node_id(id), members)
+            .expect("the model builds member lists that contain the server's own id");
+        config.max_entries_per_append = self.max_entries;
+        config.with_broken_rule(self.broken_rule)
+    }
+
+    /// Starts server `id`, or restarts it from `stored` (Figure 2: only durable state survives).
+    pub fn start(&self, id: Id, stored: &Option<Stored>, o: &mut Out<RaftActor>) -> ServerState {
+        let (disk, mut ghost) = match stored {
+            Some(s) => (s.durable.clone(), s.ghost.clone()),
+            None => (DurableState::default(), Ghost::default()),
+        };
+        if stored.is_some() {
+            ghost.record_restart(disk.current_term, self.restart_cap);
+        }
+        let mut effects = NodeEffects::<KvStore>::new();
+        // The disk image is only ever written by the node's own persist effects, which keep
+        // it valid, so a start cannot fail.
+        let node = Node::new(
+            self.config(id),
+            disk.clone(),
+            KvStore::default(),
+            &mut effects,
+        )
+        .expect("durable state written by the node's persist effects is valid");
+        let mut state = ServerState { node, disk, ghost };
+        perform(&mut state, effects, o);
+        state
+    }
+
+    /// Feeds `input` to the server whose state is `state`.
+    pub fn step(
+        &self,
+        state: &mut Cow<ActorState>,
+        input: Input<KvCommand>,
+        o: &mut Out<RaftActor>,
+    ) {
+        let ActorState::Server(before) = state.as_ref() else {
+            return;
+        };
+        let mut next = before.clone();
+        let mut effects = NodeEffects::<KvStore>::new();
+        // A typed error means the node did not act on the input in full; it stays consistent
+        // and whatever answer the protocol asks for is among the effects, so the model only
+        // performs them. (Errors are the core's answer to untrusted input, not failures.)
+        let _ = next.node.step(input, &mut effects);
+        let persisted = perform(&mut next, effects, o);
+        next.ghost.observe_step(&before.node, &next.node);
+        if persisted || next.ghost != before.ghost {
+            o.save(Stored {
+                durable: next.disk.clone(),
+                ghost: next.ghost.clone(),
+            });
+        }
+        if next != *before {
+            *state.to_mut() = ActorState::Server(next);
+        }
+    }
+}
+
+/// Performs the node's effects in order; returns whether any of them persisted state.
+fn perform(state: &mut ServerState, effects: NodeEffects<KvStore>, o: &mut Out<RaftActor>) -> bool {
+    let mut persisted = false;
+    for effect in effects {
+        if state.disk.apply(&effect) {
+            persisted = true;
+            continue;
+        }
+        match effect {
+            Effect::Send { to, message } => o.send(server_id(to), Msg::Raft(message)),
+            Effect::SetTimer { timer, .. } => {
+                o.set_timer(ModelTimer::Server(timer), model_timeout())
+            }
+            Effect::CancelTimer { timer } => o.cancel_timer(ModelTimer::Server(timer)),
+            Effect::Apply { index, .. } => {
+                let term = state.node.current_term();
+                if let Some(entry) = state.node.log().get(index) {
+                    state.ghost.record_apply(index, entry, term);
+                }
+            }
+            Effect::Reply {
+                client,
+                serial,
+                response,
+            } => o.send(client_actor(client), Msg::Reply { serial, response }),
+            Effect::PersistHardState { .. } | Effect::PersistEntries { .. } => {}
+        }
+    }
+    persisted
+}

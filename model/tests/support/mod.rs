@@ -1,0 +1,88 @@
+//! Shared helpers of the model's integration tests.
+
+#![allow(dead_code)]
+
+use refraft_model::{Action, RaftModel, Settings, State};
+use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
+use std::collections::BTreeMap;
+
+/// The outcome of one exhaustive run.
+pub struct Run {
+    pub unique: usize,
+    pub depth: usize,
+    pub done: bool,
+    /// Property name -> (expectation, discovered).
+    pub results: BTreeMap<&'static str, (Expectation, bool)>,
+    pub discoveries: BTreeMap<&'static str, Path<State, Action>>,
+}
+
+impl Run {
+    /// Panics unless every "always" and "eventually" property holds and every "sometimes"
+    /// property was reached.
+    pub fn assert_all_hold(&self) {
+        assert!(self.done, "the run did not finish");
+        for (name, (expectation, found)) in &self.results {
+            match expectation {
+                Expectation::Sometimes => assert!(found, "never reached: {name}"),
+                _ => assert!(!found, "violated: {name}"),
+            }
+        }
+    }
+
+    /// Whether `property` was discovered (violated, or reached for "sometimes").
+    pub fn found(&self, property: &str) -> bool {
+        self.results.get(property).is_some_and(|(_, f)| *f)
+    }
+}
+
+/// Checks `settings` with DFS and server symmetry (the default search) on two threads.
+pub fn check_dfs(settings: Settings) -> Run {
+    run(settings, true, false)
+}
+
+/// Checks `settings` with BFS (shortest paths), stopping at the first violation.
+pub fn first_violation_bfs(settings: Settings) -> Run {
+    run(settings, false, true)
+}
+
+fn run(settings: Settings, dfs: bool, stop_early: bool) -> Run {
+    let model = RaftModel::new(settings).expect("valid settings");
+    let properties = model.properties();
+    let mut builder = model.checker().threads(2);
+    if stop_early {
+        builder = builder.finish_when(HasDiscoveries::AnyFailures);
+    }
+    let (unique, depth, done, discoveries) = if dfs {
+        let c = builder.symmetry().spawn_dfs().join();
+        (
+            c.unique_state_count(),
+            c.max_depth(),
+            c.is_done(),
+            c.discoveries(),
+        )
+    } else {
+        let c = builder.spawn_bfs().join();
+        (
+            c.unique_state_count(),
+            c.max_depth(),
+            c.is_done(),
+            c.discoveries(),
+        )
+    };
+    let results = properties
+        .iter()
+        .map(|p| {
+            (
+                p.name,
+                (p.expectation.clone(), discoveries.contains_key(p.name)),
+            )
+        })
+        .collect();
+    Run {
+        unique,
+        depth,
+        done,
+        results,
+        discoveries: discoveries.into_iter().collect(),
+    }
+}
