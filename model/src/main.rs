@@ -69,9 +69,9 @@ struct Bounds {
     /// The network may also lose messages (partitions included).
     #[arg(long)]
     lossy: bool,
-    /// Most messages in flight on the non-duplicating networks.
-    #[arg(long, default_value_t = 8)]
-    max_in_flight: usize,
+    /// Most messages in flight (distinct messages sent, on the duplicating network), or "none".
+    #[arg(long, default_value = "none")]
+    max_in_flight: Bound,
     /// Most entries per AppendEntries.
     #[arg(long, default_value_t = 64)]
     max_entries: usize,
@@ -128,7 +128,7 @@ impl Bounds {
             max_crashes: self.max_crashes,
             network: self.network,
             lossy: self.lossy,
-            max_in_flight: self.max_in_flight,
+            max_in_flight: self.max_in_flight.0,
             max_entries: self.max_entries,
             max_restarts: self.max_restarts.0,
             heartbeats: self.heartbeats,
@@ -277,7 +277,7 @@ fn print_settings(s: &Settings) {
         s.network,
         if s.lossy { " lossy" } else { "" },
         s.max_entries,
-        if s.network != NetworkKind::Duplicating { format!(" max-in-flight={}", s.max_in_flight) } else { String::new() },
+        s.max_in_flight.map(|m| format!(" max-in-flight={m}")).unwrap_or_default(),
         if s.stable { " stable-scheduler" } else if s.orderly_elections { " orderly-elections" } else { "" },
         s.broken_rule.map(|r| format!(" BROKEN RULE: {r}")).unwrap_or_default(),
     );

@@ -57,8 +57,8 @@ impl RaftModel {
             NetworkKind::Ordered => Network::new_ordered([]),
         };
         let inner = ActorModel::new(settings.clone(), History::default())
-            .actors(std::iter::repeat(server).take(settings.servers))
-            .actors(std::iter::repeat(client).take(settings.clients))
+            .actors(std::iter::repeat_n(server, settings.servers))
+            .actors(std::iter::repeat_n(client, settings.clients))
             .init_network(network)
             .lossy_network(if settings.lossy {
                 LossyNetwork::Yes
@@ -166,15 +166,17 @@ impl Model for RaftModel {
         let terms_ok = self
             .servers(state)
             .all(|(s, _)| s.node.current_term() <= self.settings.max_term);
-        let in_flight_ok = self.settings.network == NetworkKind::Duplicating
-            || state.network.len() <= self.settings.max_in_flight;
-        let elections_ok = self.settings.max_elections.map_or(true, |max| {
+        let in_flight_ok = self
+            .settings
+            .max_in_flight
+            .is_none_or(|max| state.network.len() <= max);
+        let elections_ok = self.settings.max_elections.is_none_or(|max| {
             self.servers(state)
                 .map(|(s, _)| s.ghost.candidacies)
                 .sum::<usize>()
                 <= max
         });
-        let restarts_ok = self.settings.max_restarts.map_or(true, |max| {
+        let restarts_ok = self.settings.max_restarts.is_none_or(|max| {
             self.servers(state)
                 .map(|(s, _)| s.ghost.restarts)
                 .sum::<usize>()

@@ -81,8 +81,9 @@ pub struct Settings {
     /// Whether the network may also lose any message (stateright's `lossy_network`).
     /// Partitions are a pattern of losses, so a lossy network covers them.
     pub lossy: bool,
-    /// For the non-duplicating networks: states with more messages in flight are not explored.
-    pub max_in_flight: usize,
+    /// States with more messages in flight are not explored (on the duplicating network: more
+    /// distinct messages sent). `None`: no bound.
+    pub max_in_flight: Option<usize>,
     /// The most entries one AppendEntries carries (`Config::max_entries_per_append`).
     pub max_entries: usize,
     /// States in which servers have restarted more often than this in total are not explored.
@@ -124,7 +125,7 @@ impl Default for Settings {
             max_crashes: 1,
             network: NetworkKind::Duplicating,
             lossy: false,
-            max_in_flight: 8,
+            max_in_flight: None,
             max_entries: 64,
             max_restarts: Some(1),
             heartbeats: false,
@@ -157,6 +158,13 @@ impl Settings {
                 "max-crashes ({}) exceeds the number of servers ({})",
                 self.max_crashes, self.servers
             ));
+        }
+        let unbounded_sends = self.heartbeats || (self.client_retry && self.clients > 0);
+        if self.network != NetworkKind::Duplicating
+            && unbounded_sends
+            && self.max_in_flight.is_none()
+        {
+            return Err("heartbeats or client retries on a non-duplicating network send without end: set max-in-flight".into());
         }
         if self.stable && self.max_crashes > 0 {
             return Err("the stable scheduler allows no crashes".into());

@@ -45,12 +45,12 @@ fn three_servers_one_client_lossy_network_full_closure() {
         servers: 3,
         clients: 1,
         requests: 1,
-        max_term: 2,
-        max_elections: Some(2),
+        max_term: 1,
+        max_elections: Some(1),
         max_crashes: 0,
         network: NetworkKind::Reordering,
         lossy: true,
-        max_in_flight: 4,
+        max_in_flight: Some(4),
         heartbeats: false,
         client_retry: true,
         ..Settings::default()
@@ -65,14 +65,14 @@ fn two_clients_are_linearizable() {
     let run = check_dfs(Settings {
         servers: 2,
         clients: 2,
-        requests: 2,
+        requests: 1,
         max_term: 1,
         max_crashes: 0,
         heartbeats: false,
         ..Settings::default()
     });
     run.assert_all_hold();
-    assert!(run.unique > 10_000, "only {} states", run.unique);
+    assert!(run.unique > 5_000, "only {} states", run.unique);
 }
 
 #[test]
@@ -80,9 +80,9 @@ fn liveness_holds_under_the_stable_scheduler() {
     let settings = Settings {
         servers: 3,
         clients: 1,
-        requests: 2,
-        max_term: 3,
-        max_in_flight: 16,
+        requests: 1,
+        max_term: 2,
+        max_in_flight: Some(16),
         ..Settings::default()
     }
     .stable();
@@ -102,7 +102,7 @@ fn liveness_fails_when_messages_are_lost() {
         requests: 1,
         max_term: 2,
         lossy: true,
-        max_in_flight: 16,
+        max_in_flight: Some(16),
         ..Settings::default()
     }
     .stable();

@@ -147,14 +147,14 @@ fn current_term_commit_guards_leader_completeness() {
         max_elections: Some(4),
         max_entries: 1,
         network: NetworkKind::Reordering,
-        max_in_flight: 12,
+        max_in_flight: Some(12),
         ..small(3, 0, 4)
     };
     let cx = counterexample(
         Rule::CurrentTermCommit,
         settings,
         LEADER_COMPLETENESS,
-        Search::Simulation(2),
+        Search::Simulation(6),
     );
     assert!(
         cx.steps.len() >= 20,

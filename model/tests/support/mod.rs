@@ -45,7 +45,11 @@ pub fn first_violation_bfs(settings: Settings) -> Run {
     run(settings, false, true)
 }
 
+/// Checker runs use both cores; tests of one binary take turns instead of sharing them.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 fn run(settings: Settings, dfs: bool, stop_early: bool) -> Run {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let model = RaftModel::new(settings).expect("valid settings");
     let properties = model.properties();
     let mut builder = model.checker().threads(2);
