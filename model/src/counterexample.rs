@@ -166,6 +166,10 @@ impl Counterexample {
     /// something. Returns the states along the path, the initial state first.
     pub fn replay(&self) -> Result<Vec<State>, ReplayError> {
         let model = RaftModel::new(self.settings.clone()).map_err(ReplayError::Settings)?;
+        self.replay_on(&model)
+    }
+
+    fn replay_on(&self, model: &RaftModel) -> Result<Vec<State>, ReplayError> {
         let mut states = vec![model.init_states().remove(0)];
         let mut actions = Vec::new();
         for (index, step) in self.steps.iter().enumerate() {
@@ -187,8 +191,8 @@ impl Counterexample {
     /// Whether the replayed path still shows the discovery: for an "always" property, the last
     /// state violates it; for "sometimes", the last state satisfies it.
     pub fn reproduces(&self) -> Result<bool, ReplayError> {
-        let states = self.replay()?;
         let model = RaftModel::new(self.settings.clone()).map_err(ReplayError::Settings)?;
+        let states = self.replay_on(&model)?;
         let property = model
             .properties()
             .into_iter()

@@ -231,20 +231,17 @@ impl Reporter<RaftModel> for CliReporter {
         discoveries: BTreeMap<&'static str, ReportDiscovery<RaftModel>>,
     ) {
         for (name, d) in discoveries {
-            let path = d.path;
+            let encoded = d.path.encode(model);
+            let actions = d.path.into_actions();
             println!(
-                "\nDiscovered {:?} {} ({} steps):",
-                name,
+                "\nDiscovered {name:?} {} ({} steps):",
                 d.classification,
-                path.clone().into_actions().len()
+                actions.len()
             );
-            for (i, action) in path.clone().into_actions().iter().enumerate() {
+            for (i, action) in actions.iter().enumerate() {
                 println!("  {:>3}. {}", i + 1, model.format_action(action));
             }
-            println!(
-                "  explorer: refraft-model explore ... then open /#/steps/{}",
-                path.encode(model)
-            );
+            println!("  explorer: refraft-model explore ... then open /#/steps/{encoded}");
         }
     }
 }

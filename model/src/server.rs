@@ -144,9 +144,9 @@ impl ServerSetup {
                 ghost: next.ghost.clone(),
             });
         }
-        if next != *before {
-            *state.to_mut() = ActorState::Server(next);
-        }
+        // Every step is taken as a step (the actor consumes the message), so the new state is
+        // written without comparing it to the old one.
+        *state.to_mut() = ActorState::Server(next);
     }
 }
 
