@@ -48,6 +48,15 @@ pub enum StepError {
     },
     /// A timer fired that the node's role does not use (a stale timer the driver did not cancel).
     TimerNotArmed,
+    /// The message's term is 0 or `u64::MAX`, which no correct server sends: every message
+    /// comes from a server that has been a candidate or heard from one, so in term 1 or later;
+    /// and a node that adopted `u64::MAX` could never start an election (§5.2 increments the
+    /// term) without wrapping it to 0. Refused before the term is adopted: no vote is cast in
+    /// term 0 and no term is ever lowered or wrapped.
+    TermOutOfRange {
+        /// The term the message carried.
+        term: Term,
+    },
 }
 
 impl fmt::Display for StepError {
@@ -73,6 +82,9 @@ impl fmt::Display for StepError {
                 write!(f, "index {index} past the last index {last_index}")
             }
             StepError::TimerNotArmed => write!(f, "timer not used in this role"),
+            StepError::TermOutOfRange { term } => {
+                write!(f, "term {term} is out of range (1 to u64::MAX - 1)")
+            }
         }
     }
 }

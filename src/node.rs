@@ -124,7 +124,7 @@ impl<M: StateMachine> Node<M> {
         out: &mut NodeEffects<M>,
     ) -> Result<Self, StartError> {
         config.validate().map_err(StartError::Config)?;
-        durable.validate().map_err(StartError::Durable)?;
+        durable.validate_for(&config).map_err(StartError::Durable)?;
         out.push(Effect::SetTimer {
             timer: Timer::Election,
             after: config.election_timeout(),
@@ -163,6 +163,14 @@ impl<M: StateMachine> Node<M> {
         if !self.config.is_peer(from) {
             return Err(StepError::UnknownPeer(from));
         }
+        // Terms 0 and u64::MAX are refused before they are adopted: no correct server sends
+        // them, a vote in term 0 would not survive a restart (`DurableState::validate`), and
+        // `current_term + 1` (§5.2) must never overflow into a lower term.
+        if message.term() == 0 || message.term() == Term::MAX {
+            return Err(StepError::TermOutOfRange {
+                term: message.term(),
+            });
+        }
         // §5.1: a server that sees a higher term adopts it and reverts to follower.
         if message.term() > self.current_term() {
             self.become_follower(message.term(), None, out);
@@ -183,8 +191,7 @@ impl<M: StateMachine> Node<M> {
     ) -> Result<(), StepError> {
         match (timer, &self.role) {
             (Timer::Election, Role::Follower { .. } | Role::Candidate { .. }) => {
-                self.start_election(out);
-                Ok(())
+                self.start_election(out)
             }
             (Timer::Heartbeat, Role::Leader { .. }) => {
                 // §5.2: leaders send periodic heartbeats to maintain their authority.
