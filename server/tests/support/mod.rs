@@ -3,4 +3,5 @@
 
 pub mod cluster;
 pub mod history;
+pub mod proxy;
 pub mod tempdir;
