@@ -110,6 +110,9 @@ impl Client {
         let deadline = start + self.timeout;
         let line = format!("@{}:{serial} {command}\n", self.session.0);
         let mut last = String::from("no server tried");
+        // Where the last redirect came from: if its target fails, go on after that server,
+        // so that a stale redirect cannot trap the client between two addresses.
+        let mut redirected_from: Option<usize> = None;
         while Instant::now() < deadline {
             let remaining = deadline.saturating_duration_since(Instant::now());
             match self.attempt(&line, command, remaining) {
@@ -121,6 +124,7 @@ impl Client {
                         "{} is not the leader, redirected to {addr}",
                         self.servers[self.target]
                     );
+                    redirected_from = Some(self.target);
                     self.redirect(addr);
                     continue;
                 }
@@ -139,7 +143,8 @@ impl Client {
                 }
             }
             self.conn = None;
-            self.target = (self.target + 1) % self.servers.len().max(1);
+            let from = redirected_from.take().unwrap_or(self.target);
+            self.target = (from + 1) % self.servers.len().max(1);
             std::thread::sleep(Duration::from_millis(30).min(remaining));
         }
         Err(ClientError::Timeout {
