@@ -109,6 +109,14 @@ impl From<LogStoreError> for RuntimeError {
     }
 }
 
+/// An effect held until the turn's fsync. A send is turned into its queue item at once, so
+/// that the entries the core copied into an AppendEntries are dropped at once: the peer's
+/// thread reads them from the log store when it sends.
+enum Held {
+    Send(NodeId, Outgoing),
+    Reply(ClientId, u64, ClientResponse<KvOutput>),
+}
+
 /// The node thread's state.
 pub struct NodeLoop {
     node: Node<KvStore>,
@@ -118,7 +126,7 @@ pub struct NodeLoop {
     timers: Timers,
     pending: HashMap<(ClientId, u64), Vec<SyncSender<Answer>>>,
     out: NodeEffects<KvStore>,
-    held: Vec<Effect<KvCommand, KvOutput>>,
+    held: Vec<Held>,
     status: Arc<Mutex<Status>>,
 }
 
@@ -228,7 +236,17 @@ impl NodeLoop {
                 }
                 Effect::SetTimer { timer, after } => self.timers.set(timer, after, now),
                 Effect::CancelTimer { timer } => self.timers.cancel(timer),
-                other => self.held.push(other),
+                Effect::Send { to, message } => self
+                    .held
+                    .push(Held::Send(to, Outgoing::from_message(message))),
+                Effect::Reply {
+                    client,
+                    serial,
+                    response,
+                } => self.held.push(Held::Reply(client, serial, response)),
+                // The applier applies from the log store; the core's own output goes out in
+                // its Reply.
+                Effect::Apply { .. } => {}
             }
         }
         Ok(())
@@ -246,23 +264,29 @@ impl NodeLoop {
         if commit > self.log.reader().commit_index() {
             self.log.advance_commit(commit)?;
         }
-        for effect in std::mem::take(&mut self.held) {
-            match effect {
-                Effect::Send { to, message } => {
+        // Within a turn, only the last AppendEntries to each peer goes out: it carries the
+        // entries of the earlier ones from the same `next_index` (the leader advances it only
+        // on acknowledgements), and dropping a message is always safe in Raft (§5.3: the
+        // leader retries; the network may lose any message).
+        let mut last_append: BTreeMap<NodeId, usize> = BTreeMap::new();
+        for (i, held) in self.held.iter().enumerate() {
+            if let Held::Send(to, Outgoing::Append { .. }) = held {
+                last_append.insert(*to, i);
+            }
+        }
+        for (i, held) in std::mem::take(&mut self.held).into_iter().enumerate() {
+            match held {
+                Held::Send(to, Outgoing::Append { .. }) if last_append.get(&to) != Some(&i) => {}
+                Held::Send(to, item) => {
                     if let Some(peer) = self.peers.get(&to) {
-                        peer.send(Outgoing::from_message(message));
+                        peer.send(item);
                     }
                 }
-                Effect::Reply {
-                    client,
-                    serial,
-                    response,
-                } => {
+                Held::Reply(client, serial, response) => {
                     for answer in self.pending.remove(&(client, serial)).unwrap_or_default() {
                         let _ = answer.try_send(Answer::Response(response.clone()));
                     }
                 }
-                _ => {}
             }
         }
         if was_leader && !self.node.is_leader() {
