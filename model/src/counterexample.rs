@@ -137,9 +137,13 @@ impl fmt::Display for ReplayError {
                 step,
                 enabled,
             } => {
+                let place = match index {
+                    0 => "in the initial state".to_string(),
+                    i => format!("after step {i}"),
+                };
                 write!(
                     f,
-                    "step {} is impossible: {step} is not enabled after step {index}; enabled there:",
+                    "step {} is impossible: {step} is not enabled {place}; enabled there:",
                     index + 1
                 )?;
                 for e in enabled {

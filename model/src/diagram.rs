@@ -66,7 +66,7 @@ pub fn svg(model: &RaftModel, steps: &[Step], states: &[State], highlight: &[usi
     let width = LEFT + actors.max(1) * LANE + 420;
     let height = y(steps.len() + 1);
     let mut svg = format!(
-        "<svg xmlns='http://www.w3.org/2000/svg' class='diagram' width='{width}' height='{height}' viewBox='0 0 {width} {height}'>\
+        "<svg class='diagram' width='{width}' height='{height}' viewBox='0 0 {width} {height}'>\
          <defs><marker id='arrow' markerWidth='10' markerHeight='8' refX='10' refY='4' orient='auto'>\
          <polygon points='0 0, 10 4, 0 8' fill='#246'/></marker></defs>"
     );

@@ -15,12 +15,9 @@ use clap::{Args, Parser, Subcommand};
 use refraft::Rule;
 use refraft_model::counterexample::first_discovery;
 use refraft_model::{report, Counterexample, NetworkKind, RaftModel, Settings};
-use stateright::report::{ReportData, ReportDiscovery, Reporter};
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, UniformChooser};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -252,61 +249,6 @@ struct SimulateArgs {
     first_violation: bool,
 }
 
-/// Prints progress lines, then each discovery as a list of steps (violations first) and the
-/// `explore` command that opens it.
-struct CliReporter {
-    /// The model flags of the command line, for the printed `explore` command.
-    model_flags: Vec<String>,
-    /// How long the checker ran, from its last report.
-    duration: Duration,
-}
-
-impl Reporter<RaftModel> for CliReporter {
-    fn report_checking(&mut self, data: ReportData) {
-        self.duration = data.duration;
-        if data.done {
-            // The summary after the run prints the final figures, with this duration.
-            return;
-        }
-        let secs = data.duration.as_secs_f64();
-        say!(
-            "Checking. states={}, unique={}, depth={}, sec={:.1}, unique/s={:.0}",
-            data.total_states,
-            data.unique_states,
-            data.max_depth,
-            secs,
-            data.unique_states as f64 / secs.max(1e-9),
-        );
-    }
-
-    fn report_discoveries(
-        &mut self,
-        model: &RaftModel,
-        discoveries: BTreeMap<&'static str, ReportDiscovery<RaftModel>>,
-    ) {
-        // Violations first, then the examples of "sometimes" properties.
-        let mut discoveries: Vec<_> = discoveries.into_iter().collect();
-        discoveries.sort_by_key(|(_, d)| d.classification.to_string() == "example");
-        for (name, d) in discoveries {
-            let path = first_discovery(model, name, d.path);
-            let encoded = path.encode(model);
-            let actions = path.into_actions();
-            say!(
-                "\nDiscovered {name:?} {} ({} steps):",
-                d.classification,
-                actions.len()
-            );
-            for (i, action) in actions.iter().enumerate() {
-                say!("  {:>3}. {}", i + 1, model.format_action(action));
-            }
-            say!(
-                "  explore: {}",
-                cli::flags::explore_command(&self.model_flags, &encoded)
-            );
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
@@ -435,12 +377,8 @@ fn finish(
     bounded: bool,
     write: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
-    let mut reporter = CliReporter {
-        model_flags,
-        duration: Duration::ZERO,
-    };
-    let checker = checker.join_and_report(&mut reporter);
-    let secs = reporter.duration.as_secs_f64();
+    let (checker, duration) = cli::progress::run(checker, &model_flags);
+    let secs = duration.as_secs_f64();
     let model = checker.model();
     let discoveries = checker.discoveries();
     say!(

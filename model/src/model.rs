@@ -157,9 +157,11 @@ impl Model for RaftModel {
         let detail = self.inner.format_step(last, action.clone());
         let next = self.next_state(last, action)?;
         let mut view = crate::summary::state_view(self, Some(last), &next);
-        if let Some(detail) = detail {
-            view.push_str("\nThe stepped actor in full (output, next and previous state):\n");
-            view.push_str(&detail);
+        // The stepped actor's commands (the full states are in the "Complete State" view).
+        if let Some(out) = detail.as_deref().and_then(|d| d.lines().next()) {
+            view.push('\n');
+            view.push_str(out);
+            view.push('\n');
         }
         Some(view)
     }

@@ -5,4 +5,5 @@
 pub mod explore;
 pub mod flags;
 pub mod out;
+pub mod progress;
 pub mod replay;
