@@ -16,6 +16,7 @@ use crate::quorum::MatchTracker;
 use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The effects buffer of a node running state machine `M`.
 pub type NodeEffects<M> = Effects<<M as StateMachine>::Command, <M as StateMachine>::Output>;
@@ -260,7 +261,7 @@ impl<M: StateMachine> Node<M> {
             Payload::Command {
                 client,
                 serial,
-                command,
+                command: Arc::new(command),
             },
             out,
         );
@@ -336,7 +337,7 @@ impl<M: StateMachine> Node<M> {
         let first_index = self.durable.log.last_index() + 1;
         out.push(Effect::PersistEntries {
             first_index,
-            entries: vec![entry.clone()],
+            entries: Arc::new([entry.clone()]),
         });
         self.durable.log.append(entry);
     }

@@ -147,11 +147,23 @@ impl Model for RaftModel {
     }
 
     fn format_action(&self, action: &Action) -> String {
-        self.inner.format_action(action)
+        crate::summary::action(self, action)
     }
 
+    /// The explorer shows this for each step (its "Complete State" box shows the full dump):
+    /// the properties violated at the resulting state, evaluated on it, then one line per actor
+    /// (changed ones marked, with what they were) and the messages in flight.
     fn format_step(&self, last: &State, action: Action) -> Option<String> {
-        self.inner.format_step(last, action)
+        let detail = self.inner.format_step(last, action.clone());
+        let next = self.next_state(last, action)?;
+        let mut view = crate::summary::state_view(self, Some(last), &next);
+        // The stepped actor's commands (the full states are in the "Complete State" view).
+        if let Some(out) = detail.as_deref().and_then(|d| d.lines().next()) {
+            view.push('\n');
+            view.push_str(out);
+            view.push('\n');
+        }
+        Some(view)
     }
 
     fn as_svg(&self, path: Path<State, Action>) -> Option<String> {

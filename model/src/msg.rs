@@ -8,7 +8,9 @@ use stateright::actor::Id;
 use stateright::{Rewrite, RewritePlan};
 
 /// One message of the model.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Its `Debug` is the short form of [`crate::summary::message`] (`AE t2 prev=1/1 [2/2:SET x=1]
+/// c=1`): stateright prints messages with `Debug` in its action lists and sequence diagrams.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Msg {
     /// Server to server: one of the core's RPC messages.
     Raft(Message<KvCommand>),
@@ -21,6 +23,12 @@ pub enum Msg {
         /// The answer.
         response: ClientResponse<KvOutput>,
     },
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::summary::message(self))
+    }
 }
 
 impl Rewrite<Id> for Msg {

@@ -232,7 +232,7 @@ impl NodeLoop {
                     entries,
                 } => {
                     self.storage.append(first_index, &entries)?;
-                    self.log.replace_from(first_index, entries)?;
+                    self.log.replace_from(first_index, entries.to_vec())?;
                 }
                 Effect::SetTimer { timer, after } => self.timers.set(timer, after, now),
                 Effect::CancelTimer { timer } => self.timers.cancel(timer),

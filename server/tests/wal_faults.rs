@@ -19,10 +19,10 @@ fn entry(term: u64, serial: u64) -> Entry<KvCommand> {
         payload: Payload::Command {
             client: ClientId(9),
             serial,
-            command: KvCommand::Set {
+            command: std::sync::Arc::new(KvCommand::Set {
                 key: format!("k{serial}"),
                 value: format!("value-{serial}"),
-            },
+            }),
         },
     }
 }

@@ -87,7 +87,7 @@ impl Outgoing {
                     term,
                     prev_log_index,
                     prev_log_term,
-                    entries,
+                    entries: entries.into(),
                     leader_commit,
                 }))
             }
