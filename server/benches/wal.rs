@@ -25,10 +25,10 @@ fn entry(i: u64) -> Entry<KvCommand> {
         payload: Payload::Command {
             client: ClientId(i % 64),
             serial: i,
-            command: KvCommand::Set {
+            command: std::sync::Arc::new(KvCommand::Set {
                 key: format!("key{}", i % 16),
                 value: format!("value-{i}"),
-            },
+            }),
         },
     }
 }
