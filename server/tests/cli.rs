@@ -396,3 +396,29 @@ fn one_command_starts_a_local_three_node_cluster() {
             .exists());
     }
 }
+
+#[test]
+fn a_full_disk_stops_the_server_with_a_storage_error() {
+    // A one-server cluster elects itself at its first timeout and must then persist its term;
+    // its hard-state file goes through a temporary file that is /dev/full.
+    let scratch = TempDir::new("cli-full");
+    let data = scratch.path().join("d");
+    std::fs::create_dir_all(&data).unwrap();
+    std::os::unix::fs::symlink("/dev/full", data.join("hard_state.tmp")).unwrap();
+    let started = Instant::now();
+    let out = run_serve(&serve_args(
+        data.to_str().unwrap(),
+        &free_addr().to_string(),
+    ));
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains(&format!(
+            "storage: disk full: write {}",
+            data.join("hard_state.tmp").display()
+        )),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

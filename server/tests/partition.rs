@@ -137,6 +137,20 @@ fn a_partitioned_leader_cannot_commit_steps_down_after_healing_and_its_entry_is_
     );
     let term_there: u64 = entry.split_whitespace().nth(2).unwrap().parse().unwrap();
     assert!(term_there > old_term, "{entry}");
+    // The replacement is durable: after kill -9 and a restart the old entry stays gone.
+    cluster.kill(old);
+    cluster.spawn(old);
+    let reread = wait_until(Duration::from_secs(10), || {
+        cluster
+            .ask(old, &format!("LOG {replaced_index} 1"))
+            .filter(|l| l[0] != "END")
+    })
+    .expect("the restarted server answers")[0]
+        .clone();
+    assert_eq!(
+        reread, entry,
+        "the replaced entry came back after a restart"
+    );
 
     stop.store(true, Ordering::Relaxed);
     for t in load {
