@@ -44,74 +44,45 @@ fn run_serve(args: &[String]) -> Output {
     refraft(&args.iter().map(String::as_str).collect::<Vec<_>>())
 }
 
+/// `refraft serve --id ID --peers PEERS --data DATA --client CLIENT EXTRA...` exits with
+/// `code` and a message containing `needle`, without a panic.
+fn assert_serve_refused(args: [&str; 4], extra: &[&str], code: i32, needle: &str) {
+    let [id, peers, data, client] = args;
+    let mut all = vec![
+        "serve", "--id", id, "--peers", peers, "--data", data, "--client", client,
+    ];
+    all.extend_from_slice(extra);
+    let out = refraft(&all);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(code), "{err}");
+    assert!(err.contains(needle), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+}
+
 #[test]
 fn bad_arguments_are_named_and_exit_non_zero() {
-    let out = refraft(&[
-        "serve",
-        "--id",
-        "1",
-        "--peers",
-        "1=localhost",
-        "--data",
-        "d",
-        "--client",
-        "127.0.0.1:1",
-    ]);
-    assert_eq!(out.status.code(), Some(2));
-    assert!(
-        stderr(&out).contains("bad address \"localhost\""),
-        "{}",
-        stderr(&out)
+    let local = "127.0.0.1:1";
+    assert_serve_refused(
+        ["1", "1=localhost", "d", local],
+        &[],
+        2,
+        "bad address \"localhost\"",
     );
-    let out = refraft(&[
-        "serve",
-        "--id",
-        "1",
-        "--peers",
-        "1=127.0.0.1:1,1=127.0.0.1:2",
-        "--data",
-        "d",
-        "--client",
-        "127.0.0.1:1",
-    ]);
-    assert!(
-        stderr(&out).contains("server id 1 is listed twice"),
-        "{}",
-        stderr(&out)
+    let twice = "1=127.0.0.1:1,1=127.0.0.1:2";
+    assert_serve_refused(
+        ["1", twice, "d", local],
+        &[],
+        2,
+        "server id 1 is listed twice",
     );
+    let range = ["--election-ms", "300-100"];
+    assert_serve_refused(["1", "1=127.0.0.1:1", "d", local], &range, 2, "MIN < MAX");
     let scratch = TempDir::new("cli-id");
     let data = scratch.path().join("d");
-    let out = refraft(&[
-        "serve",
-        "--id",
-        "4",
-        "--peers",
-        &format!("1={}", free_addr()),
-        "--data",
-        data.to_str().unwrap(),
-        "--client",
-        &free_addr().to_string(),
-    ]);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(
-        stderr(&out).contains("--peers does not list this server's id 4"),
-        "{}",
-        stderr(&out)
-    );
-    let out = refraft(&[
-        "serve",
-        "--id",
-        "1",
-        "--peers",
-        "1=127.0.0.1:1",
-        "--data",
-        "d",
-        "--client",
-        "127.0.0.1:2",
-        "--election-ms",
-        "300-100",
-    ]);
-    assert!(stderr(&out).contains("MIN < MAX"), "{}", stderr(&out));
+    let peers = format!("1={}", free_addr());
+    let client = free_addr().to_string();
+    let args = ["4", &peers, data.to_str().unwrap(), &client];
+    assert_serve_refused(args, &[], 1, "--peers does not list this server's id 4");
 }
 
 #[test]

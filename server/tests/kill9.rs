@@ -7,11 +7,11 @@ mod support;
 
 use refraft::KvCommand;
 use refraft_server::client::{Client, Outcome};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::cluster::Cluster;
-use support::history::{self, History, Rng};
+use support::history::{self, History, Load, Rng};
 
 const KEYS: &[&str] = &["a", "b", "c"];
 
@@ -36,16 +36,14 @@ fn kill_cycles(cycles: usize, workers: usize) {
         .wait_for_leader(Duration::from_secs(10))
         .expect("a first leader");
     let history = Arc::new(History::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let threads: Vec<_> = (0..workers)
-        .map(|w| {
-            let (h, s, servers) = (history.clone(), stop.clone(), cluster.clients());
-            let seed = rng.next();
-            std::thread::spawn(move || {
-                history::worker(h, servers, KEYS, seed ^ w as u64, s, Duration::from_secs(6))
-            })
-        })
-        .collect();
+    let seeds = (0..workers).map(|_| rng.next()).collect();
+    let load = Load::start(
+        &history,
+        cluster.clients(),
+        KEYS,
+        seeds,
+        Duration::from_secs(6),
+    );
     let started = Instant::now();
     let (mut leader_kills, mut follower_kills) = (0, 0);
     for cycle in 0..cycles {
@@ -76,10 +74,7 @@ fn kill_cycles(cycles: usize, workers: usize) {
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader after the last kill");
     std::thread::sleep(Duration::from_millis(300));
-    stop.store(true, Ordering::Relaxed);
-    for t in threads {
-        t.join().expect("worker");
-    }
+    load.join();
     // A final read of every key, after every other operation.
     let mut reader = Client::new(cluster.clients(), Duration::from_secs(10));
     for key in KEYS {

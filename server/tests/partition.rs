@@ -8,11 +8,10 @@ mod support;
 use refraft::KvCommand;
 use refraft_server::client::{Client, Outcome};
 use stateright::semantics::register::RegisterOp;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use support::cluster::Cluster;
-use support::history::{self, Event, History};
+use support::history::{self, Event, History, Load};
 use support::proxy::ProxyNet;
 
 const LOAD_KEYS: &[&str] = &["p", "q"];
@@ -39,15 +38,13 @@ fn a_partitioned_leader_cannot_commit_steps_down_after_healing_and_its_entry_is_
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader");
     let history = Arc::new(History::default());
-    let stop = Arc::new(AtomicBool::new(false));
-    let load: Vec<_> = (0..2u64)
-        .map(|w| {
-            let (h, s, servers) = (history.clone(), stop.clone(), cluster.clients());
-            std::thread::spawn(move || {
-                history::worker(h, servers, LOAD_KEYS, 77 + w, s, Duration::from_secs(4))
-            })
-        })
-        .collect();
+    let load = Load::start(
+        &history,
+        cluster.clients(),
+        LOAD_KEYS,
+        vec![77, 78],
+        Duration::from_secs(4),
+    );
     let mut client = Client::new(cluster.clients(), Duration::from_secs(5));
     assert!(history::run_recorded(
         &history,
@@ -152,10 +149,7 @@ fn a_partitioned_leader_cannot_commit_steps_down_after_healing_and_its_entry_is_
         "the replaced entry came back after a restart"
     );
 
-    stop.store(true, Ordering::Relaxed);
-    for t in load {
-        t.join().unwrap();
-    }
+    load.join();
     let mut reader = Client::new(cluster.clients(), Duration::from_secs(5));
     for key in ["x", "p", "q"] {
         let get = KvCommand::Get { key: key.into() };

@@ -132,6 +132,41 @@ pub fn worker(
     }
 }
 
+/// A running client load: `stop` it, then `join` it.
+pub struct Load {
+    pub stop: Arc<AtomicBool>,
+    pub threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Load {
+    /// `seeds.len()` workers on `keys`, recording into `history`.
+    pub fn start(
+        history: &Arc<History>,
+        servers: Vec<String>,
+        keys: &'static [&'static str],
+        seeds: Vec<u64>,
+        timeout: Duration,
+    ) -> Self {
+        let stop = Arc::new(AtomicBool::new(false));
+        let threads = seeds
+            .into_iter()
+            .map(|seed| {
+                let (h, s, servers) = (history.clone(), stop.clone(), servers.clone());
+                std::thread::spawn(move || worker(h, servers, keys, seed, s, timeout))
+            })
+            .collect();
+        Load { stop, threads }
+    }
+
+    /// Stops the workers and waits for them.
+    pub fn join(self) {
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads {
+            t.join().expect("worker");
+        }
+    }
+}
+
 /// Checks the history of each key; returns the number of operations checked per key.
 pub fn check_linearizable(history: &History) -> BTreeMap<String, usize> {
     let events = history.events.lock().unwrap().clone();
