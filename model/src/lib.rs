@@ -26,6 +26,7 @@ pub mod msg;
 pub mod properties;
 pub mod server;
 pub mod settings;
+pub mod shared;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};
@@ -35,3 +36,4 @@ pub use model::{Action, RaftModel, State};
 pub use msg::Msg;
 pub use server::{ServerState, Stored};
 pub use settings::{NetworkKind, Settings};
+pub use shared::Shared;

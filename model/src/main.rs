@@ -284,6 +284,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let settings = args.bounds.settings()?;
     print_settings(&settings);
     let mut builder = RaftModel::new(settings.clone())?
+        .with_stutter_pruning(true)
         .checker()
         .threads(args.threads.max(1));
     if let Some(depth) = args.depth {
@@ -294,7 +295,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
     }
     let symmetry = !args.bfs && !args.no_symmetry;
     if symmetry {
-        builder = builder.symmetry();
+        builder = builder.symmetry_fn(RaftModel::representative);
     }
     println!(
         "Search: {}{}, threads={}",
