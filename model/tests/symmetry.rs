@@ -53,7 +53,7 @@ fn representative_is_the_same_for_permuted_states() {
 }
 
 /// Visits the first 20,000 states (breadth-first) of a configuration with a client and crashes.
-fn each_reached_state(mut visit: impl FnMut(&refraft_model::State) + Send + Sync + 'static) {
+fn each_reached_state(visit: impl FnMut(&refraft_model::State) + Send + Sync + 'static) {
     use std::sync::Mutex;
     let settings = Settings {
         clients: 1,
