@@ -16,7 +16,7 @@ use std::fmt;
 /// use refraft::{DurableState, Effect, Entry, NodeId};
 /// let mut disk: DurableState<String> = DurableState::default();
 /// disk.apply::<()>(&Effect::PersistHardState { current_term: 2, voted_for: Some(NodeId(1)) });
-/// disk.apply::<()>(&Effect::PersistEntries { first_index: 1, entries: vec![Entry::noop(2)] });
+/// disk.apply::<()>(&Effect::PersistEntries { first_index: 1, entries: [Entry::noop(2)].into() });
 /// assert_eq!((disk.current_term, disk.log.last_index()), (2, 1));
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -99,9 +99,7 @@ impl<C: Clone> DurableState<C> {
                 entries,
             } => {
                 self.log.truncate_from(*first_index);
-                for e in entries {
-                    self.log.append(e.clone());
-                }
+                self.log.extend_from_slice(entries);
                 true
             }
             _ => false,

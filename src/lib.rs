@@ -51,7 +51,7 @@ pub use effect::{Effect, Effects, Timer};
 pub use error::StepError;
 pub use ids::{ClientId, Index, NodeId, Term};
 pub use kv::{KvCommand, KvOutput, KvStore, ParseKvError};
-pub use log::{Entry, Log, Payload};
+pub use log::{Entries, Entry, Log, Payload};
 pub use message::{
     AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Message, RequestVote,
     RequestVoteResponse,

@@ -16,6 +16,7 @@ use crate::quorum::MatchTracker;
 use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The effects buffer of a node running state machine `M`.
 pub type NodeEffects<M> = Effects<<M as StateMachine>::Command, <M as StateMachine>::Output>;
@@ -79,7 +80,9 @@ pub enum Role {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Node<M: StateMachine> {
-    pub(crate) config: Config,
+    /// Immutable for the node's life, so shared: cloning a node (as a model checker does at
+    /// every step) does not copy it.
+    pub(crate) config: Arc<Config>,
     pub(crate) durable: DurableState<M::Command>,
     pub(crate) role: Role,
     /// Figure 2: index of the highest log entry known to be committed. Volatile.
@@ -130,7 +133,7 @@ impl<M: StateMachine> Node<M> {
             after: config.election_timeout(),
         });
         Ok(Node {
-            config,
+            config: Arc::new(config),
             durable,
             role: Role::Follower { leader: None },
             commit_index: 0,
@@ -267,7 +270,7 @@ impl<M: StateMachine> Node<M> {
             Payload::Command {
                 client,
                 serial,
-                command,
+                command: Arc::new(command),
             },
             out,
         );
@@ -343,7 +346,7 @@ impl<M: StateMachine> Node<M> {
         let first_index = self.durable.log.last_index() + 1;
         out.push(Effect::PersistEntries {
             first_index,
-            entries: vec![entry.clone()],
+            entries: Arc::new([entry.clone()]),
         });
         self.durable.log.append(entry);
     }
@@ -505,7 +508,7 @@ impl<M: StateMachine> Node<M> {
     /// (for the model checker's symmetry reduction).
     pub fn map_node_ids(&self, f: impl Fn(NodeId) -> NodeId) -> Self {
         let mut n = self.clone();
-        n.config = self.config.map_node_ids(&f);
+        n.config = Arc::new(self.config.map_node_ids(&f));
         n.durable.voted_for = self.durable.voted_for.map(&f);
         n.role = match &self.role {
             Role::Follower { leader } => Role::Follower {
