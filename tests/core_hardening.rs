@@ -30,7 +30,7 @@ fn heartbeat(term: Term) -> Message<KvCommand> {
         term,
         prev_log_index: 0,
         prev_log_term: 0,
-        entries: vec![],
+        entries: vec![].into(),
         leader_commit: 0,
     })
 }

@@ -46,7 +46,7 @@ fn entry() -> impl Strategy<Value = Entry<KvCommand>> {
             Some((client, serial, command)) => Payload::Command {
                 client: ClientId(client),
                 serial,
-                command,
+                command: command.into(),
             },
         },
     })
@@ -83,7 +83,7 @@ fn message() -> impl Strategy<Value = Message<KvCommand>> {
                         term,
                         prev_log_index,
                         prev_log_term,
-                        entries,
+                        entries: entries.into(),
                         leader_commit,
                     })
                 }
