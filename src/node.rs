@@ -80,7 +80,9 @@ pub enum Role {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Node<M: StateMachine> {
-    pub(crate) config: Config,
+    /// Immutable for the node's life, so shared: cloning a node (as a model checker does at
+    /// every step) does not copy it.
+    pub(crate) config: Arc<Config>,
     pub(crate) durable: DurableState<M::Command>,
     pub(crate) role: Role,
     /// Figure 2: index of the highest log entry known to be committed. Volatile.
@@ -131,7 +133,7 @@ impl<M: StateMachine> Node<M> {
             after: config.election_timeout(),
         });
         Ok(Node {
-            config,
+            config: Arc::new(config),
             durable,
             role: Role::Follower { leader: None },
             commit_index: 0,
@@ -499,7 +501,7 @@ impl<M: StateMachine> Node<M> {
     /// (for the model checker's symmetry reduction).
     pub fn map_node_ids(&self, f: impl Fn(NodeId) -> NodeId) -> Self {
         let mut n = self.clone();
-        n.config = self.config.map_node_ids(&f);
+        n.config = Arc::new(self.config.map_node_ids(&f));
         n.durable.voted_for = self.durable.voted_for.map(&f);
         n.role = match &self.role {
             Role::Follower { leader } => Role::Follower {

@@ -28,6 +28,7 @@ pub mod properties;
 pub mod report;
 pub mod server;
 pub mod settings;
+pub mod shared;
 mod spelling;
 pub mod summary;
 
@@ -39,3 +40,4 @@ pub use model::{Action, RaftModel, State};
 pub use msg::Msg;
 pub use server::{ServerState, Stored};
 pub use settings::{NetworkKind, Settings};
+pub use shared::Shared;

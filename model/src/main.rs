@@ -305,6 +305,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
     check_write_dir(args.write.as_deref())?;
     print_settings(&settings);
     let mut builder = RaftModel::new(settings.clone())?
+        .with_stutter_pruning(true)
         .checker()
         .threads(args.threads.max(1));
     if let Some(depth) = args.depth {
@@ -315,7 +316,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
     }
     let symmetry = !args.bfs && !args.no_symmetry;
     if symmetry {
-        builder = builder.symmetry();
+        builder = builder.symmetry_fn(RaftModel::representative);
     }
     say!(
         "Search: {}{}, threads={}",
