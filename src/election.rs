@@ -12,8 +12,9 @@ use std::collections::BTreeSet;
 impl<M: StateMachine> Node<M> {
     /// §5.2: on election timeout a follower (or a candidate whose election went nowhere)
     /// increments `current_term`, votes for itself, resets its election timer and sends
-    /// RequestVote to every other server.
-    pub(crate) fn start_election(&mut self, out: &mut NodeEffects<M>) {
+    /// RequestVote to every other server. `leadership_transfer`: started by TimeoutNow
+    /// (dissertation §3.10), so voters answer even while they hear from the leader.
+    pub(crate) fn start_election(&mut self, leadership_transfer: bool, out: &mut NodeEffects<M>) {
         self.durable.current_term += 1;
         self.durable.voted_for = Some(self.id());
         self.persist_hard_state(out);
@@ -29,6 +30,7 @@ impl<M: StateMachine> Node<M> {
             term: self.durable.current_term,
             last_log_index: self.durable.log.last_index(),
             last_log_term: self.durable.log.last_term(),
+            leadership_transfer,
         };
         for to in self.config.peers() {
             out.push(Effect::Send {

@@ -87,6 +87,9 @@ impl Actor for RaftActor {
             (RaftActor::Server(setup), Msg::Request(request)) => {
                 setup.step(state, Input::ClientRequest(request), o)
             }
+            (RaftActor::Server(setup), Msg::Read(request)) => {
+                setup.step(state, Input::Read(request), o)
+            }
             (RaftActor::Client(setup), Msg::Reply { serial, response }) => {
                 setup.on_reply(state, serial, response, o)
             }
@@ -139,7 +142,7 @@ impl Rewrite<Id> for ActorState {
                 ActorState::Server(ServerState {
                     node: s.node.map_node_ids(|n| rewrite_node(plan, n)),
                     disk,
-                    ghost: s.ghost.clone(),
+                    ghost: s.ghost.map_node_ids(|n| rewrite_node(plan, n)),
                 })
             }
             ActorState::Client(c) => {
@@ -155,6 +158,7 @@ impl Rewrite<Id> for Stored {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         let mut s = self.clone();
         s.durable.voted_for = s.durable.voted_for.map(|n| rewrite_node(plan, n));
+        s.ghost = s.ghost.map_node_ids(|n| rewrite_node(plan, n));
         s
     }
 }

@@ -11,6 +11,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use refraft::Rule;
+use refraft_model::settings::Reads;
 use refraft_model::{Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::report::{ReportData, ReportDiscovery, Reporter};
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, UniformChooser};
@@ -96,9 +97,23 @@ struct Bounds {
     #[arg(long)]
     stable: bool,
     /// Switch one protocol rule off: persist-vote, vote-once, election-restriction,
-    /// current-term-commit, truncate-only-on-conflict, commit-min-last-new.
+    /// current-term-commit, truncate-only-on-conflict, commit-min-last-new,
+    /// read-index-quorum-round, read-after-own-term-commit, lease-needs-stickiness,
+    /// prevote-keeps-term, check-quorum.
     #[arg(long = "break", value_name = "RULE")]
     broken_rule: Option<Rule>,
+    /// PreVote (dissertation §9.6): an election starts only after a majority of pre-votes.
+    #[arg(long)]
+    pre_vote: bool,
+    /// CheckQuorum and leader stickiness (dissertation §6.2, §4.2.3).
+    #[arg(long)]
+    check_quorum: bool,
+    /// How GETs are answered: log (as entries), read-index or lease (dissertation §6.4).
+    #[arg(long, default_value_t = Reads::Log)]
+    reads: Reads,
+    /// Most heartbeat rounds (ReadIndex, CheckQuorum) a leader sends in its term.
+    #[arg(long, default_value_t = 3)]
+    max_rounds: u64,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -137,6 +152,10 @@ impl Bounds {
             client_retry: self.client_retry,
             stable: false,
             broken_rule: self.broken_rule,
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
+            reads: self.reads,
+            max_rounds: self.max_rounds,
         };
         let s = if self.stable { s.stable() } else { s };
         s.validate()?;
@@ -265,7 +284,7 @@ fn main() -> ExitCode {
 
 fn print_settings(s: &Settings) {
     println!(
-        "Model: servers={} clients={} requests={} max-term={} max-crashes={} network={}{} max-entries={}{}{}{}",
+        "Model: servers={} clients={} requests={} max-term={} max-crashes={} network={}{} max-entries={}{}{}{}{}",
         s.servers,
         s.clients,
         s.requests,
@@ -277,7 +296,23 @@ fn print_settings(s: &Settings) {
         s.max_in_flight.map(|m| format!(" max-in-flight={m}")).unwrap_or_default(),
         if s.stable { " stable-scheduler" } else if s.orderly_elections { " orderly-elections" } else { "" },
         s.broken_rule.map(|r| format!(" BROKEN RULE: {r}")).unwrap_or_default(),
+        features(s),
     );
+}
+
+/// The features switched on, as flags.
+fn features(s: &Settings) -> String {
+    let mut f = String::new();
+    if s.pre_vote {
+        f.push_str(" pre-vote");
+    }
+    if s.check_quorum {
+        f.push_str(" check-quorum");
+    }
+    if s.reads.without_log() {
+        f.push_str(&format!(" reads={} max-rounds={}", s.reads, s.max_rounds));
+    }
+    f
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, String> {
