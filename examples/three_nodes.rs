@@ -66,6 +66,9 @@ impl Cluster {
                 }
                 Effect::Reply {
                     serial, response, ..
+                }
+                | Effect::ReadReply {
+                    serial, response, ..
                 } => self.replies.push((id, serial, response)),
                 Effect::SetTimer { .. } | Effect::CancelTimer { .. } => {}
             }

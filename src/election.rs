@@ -12,8 +12,13 @@ use std::collections::BTreeSet;
 impl<M: StateMachine> Node<M> {
     /// §5.2: on election timeout a follower (or a candidate whose election went nowhere)
     /// increments `current_term`, votes for itself, resets its election timer and sends
-    /// RequestVote to every other server.
-    pub(crate) fn start_election(&mut self, out: &mut NodeEffects<M>) -> Result<(), StepError> {
+    /// RequestVote to every other server. `leadership_transfer`: started by TimeoutNow
+    /// (dissertation §3.10), so voters answer even while they hear from the leader.
+    pub(crate) fn start_election(
+        &mut self,
+        leadership_transfer: bool,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
         // A node never holds u64::MAX (a term that cannot be incremented): at u64::MAX - 1 it
         // stays a follower. Such terms are only reached through peers' messages, which refuse
         // u64::MAX itself.
@@ -40,6 +45,7 @@ impl<M: StateMachine> Node<M> {
             term: self.durable.current_term,
             last_log_index: self.durable.log.last_index(),
             last_log_term: self.durable.log.last_term(),
+            leadership_transfer,
         };
         for to in self.config.peers() {
             out.push(Effect::Send {

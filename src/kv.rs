@@ -1,7 +1,8 @@
 //! The default application: a key-value store with `SET`, `DEL` and `GET`.
 //!
-//! Reads go through the log like writes, so a `GET` answered by the leader is linearizable
-//! (dissertation §6.4: a read served from the log needs no extra mechanism).
+//! A `GET` sent as a client request goes through the log like a write; sent as a read
+//! (`Input::Read`) it is answered without a log entry, by ReadIndex or a lease (dissertation
+//! §6.4). Both are linearizable.
 
 use crate::state_machine::StateMachine;
 use serde::{Deserialize, Serialize};
@@ -227,6 +228,23 @@ impl StateMachine for KvStore {
                 KvOutput::Done
             }
             KvCommand::Get { key } => KvOutput::Value(self.data.get(key).cloned()),
+        }
+    }
+
+    /// `GET` is a query: with `Input::Read` it is answered without a log entry
+    /// (dissertation §6.4); `SET` and `DEL` must go through the log.
+    ///
+    /// ```
+    /// use refraft::{KvStore, StateMachine, KvOutput};
+    /// let mut kv = KvStore::default();
+    /// kv.apply(&"SET x=1".parse().unwrap());
+    /// assert_eq!(kv.query(&"GET x".parse().unwrap()), Some(KvOutput::Value(Some("1".into()))));
+    /// assert_eq!(kv.query(&"DEL x".parse().unwrap()), None);
+    /// ```
+    fn query(&self, command: &KvCommand) -> Option<KvOutput> {
+        match command {
+            KvCommand::Get { key } => Some(KvOutput::Value(self.data.get(key).cloned())),
+            KvCommand::Set { .. } | KvCommand::Delete { .. } => None,
         }
     }
 }

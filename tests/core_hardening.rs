@@ -61,6 +61,7 @@ fn a_term_that_cannot_be_incremented_is_refused_and_never_persisted() {
             term: u64::MAX,
             last_log_index: 0,
             last_log_term: 0,
+            leadership_transfer: false,
         }),
     ] {
         assert_eq!(
@@ -101,6 +102,7 @@ fn a_message_of_term_zero_is_refused_so_no_vote_is_cast_in_term_zero() {
         term: 0,
         last_log_index: 0,
         last_log_term: 0,
+        leadership_transfer: false,
     });
     assert_eq!(
         node.step(from(2, request), &mut out),
@@ -294,6 +296,7 @@ fn a_candidate_stepping_down_on_append_entries_of_its_term_keeps_its_vote() {
         term: 1,
         last_log_index: 5,
         last_log_term: 1,
+        leadership_transfer: false,
     });
     node.step(from(3, other), &mut out).unwrap();
     assert!(out.as_slice().iter().any(|e| matches!(

@@ -87,7 +87,7 @@ proptest! {
         let config = Config::new(NodeId(1), vec![NodeId(1), NodeId(2), NodeId(3)]).unwrap();
         let mut node = Node::new(config, state.clone(), KvStore::default(), &mut out).unwrap();
         out.clear();
-        let request = Message::RequestVote(RequestVote { term: request_term, last_log_index, last_log_term });
+        let request = Message::RequestVote(RequestVote { term: request_term, last_log_index, last_log_term, leadership_transfer: false });
         let _ = node.step(Input::Message { from: NodeId(candidate), message: request }, &mut out);
 
         let term_ok = request_term >= voter_term;

@@ -60,15 +60,36 @@ fn message() -> impl Strategy<Value = Message<KvCommand>> {
         })
     });
     prop_oneof![
-        (number(), number(), number()).prop_map(|(term, last_log_index, last_log_term)| {
-            Message::RequestVote(RequestVote {
-                term,
-                last_log_index,
-                last_log_term,
-            })
+        (number(), number(), number(), any::<bool>(), any::<bool>()).prop_map(
+            |(term, last_log_index, last_log_term, leadership_transfer, pre)| {
+                let request = RequestVote {
+                    term,
+                    last_log_index,
+                    last_log_term,
+                    leadership_transfer,
+                };
+                if pre {
+                    Message::PreVote(request)
+                } else {
+                    Message::RequestVote(request)
+                }
+            }
+        ),
+        (number(), any::<bool>(), any::<bool>()).prop_map(|(term, vote_granted, pre)| {
+            let response = RequestVoteResponse { term, vote_granted };
+            if pre {
+                Message::PreVoteResponse(response)
+            } else {
+                Message::RequestVoteResponse(response)
+            }
         }),
-        (number(), any::<bool>()).prop_map(|(term, vote_granted)| {
-            Message::RequestVoteResponse(RequestVoteResponse { term, vote_granted })
+        number().prop_map(|term| Message::TimeoutNow(TimeoutNow { term })),
+        (number(), number(), any::<bool>()).prop_map(|(term, round, ack)| {
+            if ack {
+                Message::HeartbeatResponse(HeartbeatResponse { term, round })
+            } else {
+                Message::Heartbeat(Heartbeat { term, round })
+            }
         }),
         (
             number(),
@@ -135,7 +156,12 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         3 => (to.clone(), 0u64..5, message()).prop_map(|(to, from, message)| Op::Arbitrary { to, from, message }),
         6 => any::<usize>().prop_map(|pick| Op::Real { pick }),
-        2 => (to.clone(), prop_oneof![Just(Timer::Election), Just(Timer::Heartbeat)])
+        2 => (to.clone(), prop_oneof![
+                Just(Timer::Election),
+                Just(Timer::Heartbeat),
+                Just(Timer::QuorumCheck),
+                Just(Timer::TransferTimeout)
+            ])
             .prop_map(|(to, timer)| Op::Timeout { to, timer }),
         1 => (to.clone(), 0u64..3, 0u64..4, command())
             .prop_map(|(to, client, serial, command)| Op::Request { to, client, serial, command }),

@@ -123,9 +123,8 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
 
     let mut out = NodeEffects::<KvStore>::new();
     let node = Node::new(core, durable, KvStore::default(), &mut out).map_err(ServeError::Start)?;
-    // `Node::new` validated the log (terms never decrease), which is all the store checks.
     let log = LogWriter::from_log(node.log().clone())
-        .expect("a log that Node::new accepted has non-decreasing terms");
+        .map_err(|e| ServeError::Config(format!("the log read back is inconsistent: {e}")))?;
     let status = Arc::new(Mutex::new(Status::default()));
     let client_addrs = Arc::new(Mutex::new(BTreeMap::new()));
     let my_client_addr = config.client_addr.to_string();
