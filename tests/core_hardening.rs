@@ -12,9 +12,11 @@ fn members() -> Vec<NodeId> {
     vec![NodeId(1), NodeId(2), NodeId(3)]
 }
 
-/// Node 1 of three, from `disk`; the start-up effects are dropped.
+/// Node 1 of three, from `disk`, without PreVote (these tests are about Figure 2's elections:
+/// an election timeout makes a candidate at once); the start-up effects are dropped.
 fn node_from(disk: DurableState<KvCommand>) -> Node<KvStore> {
-    let config = Config::new(NodeId(1), members()).unwrap();
+    let mut config = Config::new(NodeId(1), members()).unwrap();
+    config.pre_vote = false;
     Node::new(config, disk, KvStore::default(), &mut Out::new()).unwrap()
 }
 

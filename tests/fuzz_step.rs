@@ -204,12 +204,23 @@ fn perform(
         }
         match effect {
             Effect::Send { to, message } => {
-                // Figure 2: what a message reveals is on disk before it leaves.
-                prop_assert_eq!(
-                    message.term(),
-                    s.disk.current_term,
-                    "term revealed unpersisted"
-                );
+                // Figure 2: what a message reveals is on disk before it leaves. A pre-vote and
+                // a granted pre-vote answer carry a proposed term, which no one adopts (§9.6).
+                match &message {
+                    Message::PreVote(_) => prop_assert!(
+                        message.term() > s.disk.current_term,
+                        "a pre-vote proposes a later term"
+                    ),
+                    Message::PreVoteResponse(r) if r.vote_granted => prop_assert!(
+                        message.term() > s.disk.current_term,
+                        "a pre-vote is granted for a later term"
+                    ),
+                    _ => prop_assert_eq!(
+                        message.term(),
+                        s.disk.current_term,
+                        "term revealed unpersisted"
+                    ),
+                }
                 match &message {
                     Message::RequestVoteResponse(r) if r.vote_granted => {
                         prop_assert_eq!(s.disk.voted_for, Some(to), "vote revealed unpersisted")
