@@ -86,6 +86,12 @@ impl Cluster {
             (Err(StepError::UnexpectedResponse), InputKind::Vote) => {
                 println!("  {id}: a late vote, after this election was already won: ignored");
             }
+            // The same for the pre-vote round (§9.6) that comes before the election.
+            (Err(StepError::UnexpectedResponse), InputKind::PreVote) => {
+                println!(
+                    "  {id}: a late pre-vote, after this pre-vote round was already won: ignored"
+                );
+            }
             (Err(e), _) => println!("  {id}: input not acted on: {e}"),
         }
         self.perform(id, out);
@@ -159,6 +165,7 @@ fn main() {
 /// What an input was, for explaining why it was not acted on.
 enum InputKind {
     Vote,
+    PreVote,
     Other,
 }
 
@@ -169,6 +176,10 @@ impl InputKind {
                 message: Message::RequestVoteResponse(_),
                 ..
             } => InputKind::Vote,
+            Input::Message {
+                message: Message::PreVoteResponse(_),
+                ..
+            } => InputKind::PreVote,
             _ => InputKind::Other,
         }
     }
