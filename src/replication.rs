@@ -78,8 +78,11 @@ impl<M: StateMachine> Node<M> {
         match self.role {
             // §5.2: Election Safety means no second leader of this term can exist.
             Role::Leader { .. } => return Err(StepError::SecondLeader(from)),
-            // §5.2: a candidate that hears from a leader of its term returns to follower.
-            Role::Candidate { .. } => self.become_follower(current_term, Some(from), out),
+            // §5.2: a candidate (or pre-candidate) that hears from a leader of its term returns
+            // to follower.
+            Role::Candidate { .. } | Role::PreCandidate { .. } => {
+                self.become_follower(current_term, Some(from), out)
+            }
             Role::Follower { .. } => self.role = Role::Follower { leader: Some(from) },
         }
         // §5.2: hearing from the current leader keeps a follower from starting an election.
@@ -219,7 +222,10 @@ impl<M: StateMachine> Node<M> {
                         MatchTracker::from_match_indexes(progress.values().map(|p| p.match_index));
                 }
                 self.advance_leader_commit(out);
-                if more {
+                if self.lead.transfer == Some(from) {
+                    // §3.10: the target may now be caught up.
+                    self.continue_transfer(from, out);
+                } else if more {
                     self.send_append_entries(from, out);
                 }
                 Ok(())

@@ -14,6 +14,7 @@ mod cli;
 use clap::{Args, Parser, Subcommand};
 use refraft::Rule;
 use refraft_model::counterexample::first_discovery;
+use refraft_model::settings::Reads;
 use refraft_model::{report, Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, UniformChooser};
 use std::path::PathBuf;
@@ -100,9 +101,23 @@ struct Bounds {
     #[arg(long)]
     stable: bool,
     /// Switch one protocol rule off: persist-vote, vote-once, election-restriction,
-    /// current-term-commit, truncate-only-on-conflict, commit-min-last-new.
+    /// current-term-commit, truncate-only-on-conflict, commit-min-last-new,
+    /// read-index-quorum-round, read-after-own-term-commit, lease-needs-stickiness,
+    /// prevote-keeps-term, check-quorum.
     #[arg(long = "break", value_name = "RULE")]
     broken_rule: Option<Rule>,
+    /// PreVote (dissertation §9.6): an election starts only after a majority of pre-votes.
+    #[arg(long)]
+    pre_vote: bool,
+    /// CheckQuorum and leader stickiness (dissertation §6.2, §4.2.3).
+    #[arg(long)]
+    check_quorum: bool,
+    /// How GETs are answered: log (as entries), read-index or lease (dissertation §6.4).
+    #[arg(long, default_value_t = Reads::Log)]
+    reads: Reads,
+    /// Most heartbeat rounds (ReadIndex, CheckQuorum) a leader sends in its term.
+    #[arg(long, default_value_t = 3)]
+    max_rounds: u64,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -141,6 +156,10 @@ impl Bounds {
             client_retry: self.client_retry,
             stable: false,
             broken_rule: self.broken_rule,
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
+            reads: self.reads,
+            max_rounds: self.max_rounds,
         };
         if self.stable && self.network == Some(NetworkKind::Duplicating) {
             return Err("--stable needs a network that removes delivered messages: use --network reordering or ordered (with duplication no run ever ends)".into());
@@ -268,7 +287,7 @@ fn main() -> ExitCode {
 
 fn print_settings(s: &Settings) {
     say!(
-        "Model: servers={} clients={} requests={} max-term={} max-crashes={} network={}{} max-entries={}{}{}{}",
+        "Model: servers={} clients={} requests={} max-term={} max-crashes={} network={}{} max-entries={}{}{}{}{}",
         s.servers,
         s.clients,
         s.requests,
@@ -280,6 +299,7 @@ fn print_settings(s: &Settings) {
         s.max_in_flight.map(|m| format!(" max-in-flight={m}")).unwrap_or_default(),
         if s.stable { " stable-scheduler" } else if s.orderly_elections { " orderly-elections" } else { "" },
         s.broken_rule.map(|r| format!(" BROKEN RULE: {r}")).unwrap_or_default(),
+        features(s),
     );
 }
 
@@ -298,6 +318,21 @@ fn check_write_dir(dir: Option<&std::path::Path>) -> Result<(), String> {
     std::fs::write(&probe, b"").map_err(|e| format!("--write {}: {e}", dir.display()))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
+}
+
+/// The features switched on, as flags.
+fn features(s: &Settings) -> String {
+    let mut f = String::new();
+    if s.pre_vote {
+        f.push_str(" pre-vote");
+    }
+    if s.check_quorum {
+        f.push_str(" check-quorum");
+    }
+    if s.reads.without_log() {
+        f.push_str(&format!(" reads={} max-rounds={}", s.reads, s.max_rounds));
+    }
+    f
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, String> {

@@ -25,6 +25,8 @@ pub enum Msg {
     Raft(Shared<Message<KvCommand>>),
     /// Client to server: run this command.
     Request(ClientRequest<KvCommand>),
+    /// Client to server: answer this query without a log entry (dissertation §6.4).
+    Read(ClientRequest<KvCommand>),
     /// Server to client: the answer to the request with this serial.
     Reply {
         /// The serial of the request answered.
@@ -58,12 +60,18 @@ impl Rewrite<Id> for Msg {
             }
             // Client ids are never permuted (see `symmetry`), and a request names no server.
             Msg::Request(r) => Msg::Request(r.clone()),
+            Msg::Read(r) => Msg::Read(r.clone()),
             Msg::Reply { serial, response } => Msg::Reply {
                 serial: *serial,
                 response: match response {
                     ClientResponse::NotLeader { leader_hint } => ClientResponse::NotLeader {
                         leader_hint: leader_hint.map(|n| node_id(plan.rewrite(&server_id(n)))),
                     },
+                    ClientResponse::TransferInProgress { target } => {
+                        ClientResponse::TransferInProgress {
+                            target: node_id(plan.rewrite(&server_id(*target))),
+                        }
+                    }
                     other => other.clone(),
                 },
             },

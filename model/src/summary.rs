@@ -68,6 +68,18 @@ pub fn raft_message(m: &Message<KvCommand>) -> String {
             r.term,
             if r.vote_granted { "granted" } else { "denied" }
         ),
+        Message::PreVote(rv) => format!(
+            "PV t{} last={}/{}",
+            rv.term, rv.last_log_index, rv.last_log_term
+        ),
+        Message::PreVoteResponse(r) => format!(
+            "PV-ack t{} {}",
+            r.term,
+            if r.vote_granted { "granted" } else { "denied" }
+        ),
+        Message::TimeoutNow(t) => format!("TN t{}", t.term),
+        Message::Heartbeat(h) => format!("HB t{} round={}", h.term, h.round),
+        Message::HeartbeatResponse(h) => format!("HB-ack t{} round={}", h.term, h.round),
         Message::AppendEntries(ae) => format!(
             "AE t{} prev={}/{} {} c={}",
             ae.term,
@@ -106,6 +118,7 @@ pub fn message(m: &Msg) -> String {
     match m {
         Msg::Raft(m) => raft_message(m),
         Msg::Request(r) => format!("REQ {}#{} {}", r.client, r.serial, r.command),
+        Msg::Read(r) => format!("READ {}#{} {}", r.client, r.serial, r.command),
         Msg::Reply { serial, response } => {
             let answer = match response {
                 ClientResponse::Applied(KvOutput::Done) => "done".to_string(),
@@ -116,6 +129,9 @@ pub fn message(m: &Msg) -> String {
                     format!("not-leader hint={}", node(*leader_hint))
                 }
                 ClientResponse::SessionExpired => "session-expired".to_string(),
+                ClientResponse::TransferInProgress { target } => {
+                    format!("transfer-in-progress target={target}")
+                }
             };
             format!("REPLY #{serial} {answer}")
         }
@@ -131,6 +147,10 @@ pub fn server(s: &ServerState, crashed: bool) -> String {
     let role = match n.role() {
         Role::Follower { leader: None } => "Follower".to_string(),
         Role::Follower { leader: Some(l) } => format!("Follower(leader={l})"),
+        Role::PreCandidate { votes } => {
+            let votes: Vec<String> = votes.iter().map(|v| v.to_string()).collect();
+            format!("PreCandidate(votes={})", votes.join(","))
+        }
         Role::Candidate { votes } => {
             let votes: Vec<String> = votes.iter().map(|v| v.to_string()).collect();
             format!("Candidate(votes={})", votes.join(","))

@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// How long a client request waits for its commit, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub request_timeout_ms: u64,
+    /// Exit when standard input reaches its end: a parent that holds the other end of a pipe
+    /// (`refraft cluster`, the tests) then never leaves a server behind, even when it is killed.
+    #[arg(long)]
+    pub exit_on_stdin_eof: bool,
 }
 
 /// `refraft client`.
@@ -134,6 +138,22 @@ impl ServeArgs {
     }
 }
 
+/// Starts a thread that exits the process once standard input is closed.
+pub fn exit_on_stdin_eof() {
+    std::thread::spawn(|| {
+        let mut sink = [0u8; 64];
+        loop {
+            match std::io::Read::read(&mut std::io::stdin(), &mut sink) {
+                Ok(0) | Err(_) => {
+                    tracing::info!("standard input closed: exiting");
+                    std::process::exit(0);
+                }
+                Ok(_) => {}
+            }
+        }
+    });
+}
+
 /// Runs `refraft client`: prints each answer; exits 1 on the first command that fails.
 pub fn run_client(args: ClientArgs) -> ExitCode {
     let mut client = Client::new(args.servers, Duration::from_millis(args.timeout_ms));
@@ -208,6 +228,8 @@ pub fn run_cluster(args: ClusterArgs) -> ExitCode {
             ])
             .arg("--data")
             .arg(args.dir.join(format!("n{i}")))
+            .arg("--exit-on-stdin-eof")
+            .stdin(std::process::Stdio::piped())
             .spawn();
         match spawned {
             Ok(child) => {

@@ -135,6 +135,9 @@ impl ClientPort {
             Ok(Answer::Response(ClientResponse::SessionExpired)) => {
                 Reply::Err("session expired: this serial is older than one already answered".into())
             }
+            Ok(Answer::Response(ClientResponse::TransferInProgress { target })) => {
+                Reply::NotLeader(self.client_addr_of(target))
+            }
             Ok(Answer::Failed(reason)) => Reply::Err(reason),
             Err(_) => Reply::Err(format!(
                 "timeout: {} not answered within {} ms; outcome unknown, retry with the same serial",

@@ -16,6 +16,9 @@ fn main() -> ExitCode {
                         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
                 )
                 .init();
+            if args.exit_on_stdin_eof {
+                refraft_server::cli::exit_on_stdin_eof();
+            }
             match refraft_server::server::serve(args.config()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {

@@ -247,6 +247,9 @@ impl NodeLoop {
                 // The applier applies from the log store; the core's own output goes out in
                 // its Reply.
                 Effect::Apply { .. } => {}
+                // This runtime serves GET through the log, so it never asks the core for a
+                // read without a log entry (`Input::Read`) and gets no read replies.
+                Effect::ReadReply { .. } => {}
             }
         }
         Ok(())
@@ -347,6 +350,7 @@ impl NodeLoop {
 fn role_name(role: &refraft::Role) -> &'static str {
     match role {
         refraft::Role::Follower { .. } => "follower",
+        refraft::Role::PreCandidate { .. } => "pre-candidate",
         refraft::Role::Candidate { .. } => "candidate",
         refraft::Role::Leader { .. } => "leader",
     }

@@ -123,7 +123,8 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
 
     let mut out = NodeEffects::<KvStore>::new();
     let node = Node::new(core, durable, KvStore::default(), &mut out).map_err(ServeError::Start)?;
-    let log = LogWriter::from_log(node.log().clone());
+    let log = LogWriter::from_log(node.log().clone())
+        .map_err(|e| ServeError::Config(format!("the log read back is inconsistent: {e}")))?;
     let status = Arc::new(Mutex::new(Status::default()));
     let client_addrs = Arc::new(Mutex::new(BTreeMap::new()));
     let my_client_addr = config.client_addr.to_string();

@@ -20,26 +20,36 @@ use std::time::{Duration, Instant};
 /// ```
 #[derive(Debug)]
 pub struct Timers {
-    election: Option<Instant>,
-    heartbeat: Option<Instant>,
+    /// One deadline per timer of `ALL`, in that order.
+    deadlines: [Option<Instant>; 4],
     rng: u64,
 }
+
+/// Every timer the core arms, in the order `take_due` reports them.
+const ALL: [Timer; 4] = [
+    Timer::Election,
+    Timer::Heartbeat,
+    Timer::QuorumCheck,
+    Timer::TransferTimeout,
+];
 
 impl Timers {
     /// No timer armed; `seed` feeds the election-timeout draws.
     pub fn new(seed: u64) -> Self {
         Timers {
-            election: None,
-            heartbeat: None,
+            deadlines: [None; 4],
             rng: seed | 1,
         }
     }
 
     fn slot(&mut self, timer: Timer) -> &mut Option<Instant> {
-        match timer {
-            Timer::Election => &mut self.election,
-            Timer::Heartbeat => &mut self.heartbeat,
-        }
+        let slot = match timer {
+            Timer::Election => 0,
+            Timer::Heartbeat => 1,
+            Timer::QuorumCheck => 2,
+            Timer::TransferTimeout => 3,
+        };
+        &mut self.deadlines[slot]
     }
 
     /// Arms `timer` to fire after a delay drawn uniformly from `after`.
@@ -57,7 +67,7 @@ impl Timers {
 
     /// How long until the next deadline (`max` if none is armed).
     pub fn until_next(&self, now: Instant, max: Duration) -> Duration {
-        [self.election, self.heartbeat]
+        self.deadlines
             .into_iter()
             .flatten()
             .map(|d| d.saturating_duration_since(now))
@@ -69,7 +79,7 @@ impl Timers {
     /// The timers due at `now`, disarmed.
     pub fn take_due(&mut self, now: Instant) -> Vec<Timer> {
         let mut due = Vec::new();
-        for timer in [Timer::Election, Timer::Heartbeat] {
+        for timer in ALL {
             let slot = self.slot(timer);
             if slot.is_some_and(|d| d <= now) {
                 *slot = None;

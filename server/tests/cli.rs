@@ -366,6 +366,53 @@ fn one_command_starts_a_local_three_node_cluster() {
             .join(format!("n{n}/wal/00000001.wal"))
             .exists());
     }
+    // Killing the cluster command itself takes its servers down too (their stdin closes).
+    let _ = guard.0.kill();
+    let _ = guard.0.wait();
+    let gone = |pid: &u32| {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+            stat.split(") ").nth(1).is_some_and(|r| r.starts_with('Z'))
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !guard.1.iter().all(gone) && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(
+        guard.1.iter().all(gone),
+        "servers outlived the cluster command"
+    );
+}
+
+#[test]
+fn a_server_started_with_exit_on_stdin_eof_stops_when_its_parent_closes_the_pipe() {
+    let scratch = TempDir::new("cli-stdin");
+    let data = scratch.path().join("d");
+    let mut args = serve_args(data.to_str().unwrap(), &free_addr().to_string());
+    args.push("--exit-on-stdin-eof".into());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_refraft"))
+        .args(&args)
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the server runs while its stdin is open"
+    );
+    drop(child.stdin.take());
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().unwrap().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let status = child.try_wait().unwrap();
+    let _ = child.kill();
+    assert_eq!(
+        status.and_then(|s| s.code()),
+        Some(0),
+        "the server did not exit"
+    );
 }
 
 #[test]

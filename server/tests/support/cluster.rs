@@ -117,9 +117,10 @@ impl Cluster {
             .arg("--data")
             .arg(self.data_dir(i))
             .args(["--client", &self.client_addrs[i].to_string()])
-            .args(["--request-timeout-ms", "1500"])
+            .args(["--request-timeout-ms", "1500", "--exit-on-stdin-eof"])
             .env("RUST_LOG", "info")
-            .stdin(Stdio::null())
+            // The pipe's other end lives in `procs`: if this process dies, so do the servers.
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
