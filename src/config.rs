@@ -293,6 +293,35 @@ pub enum Rule {
     /// Dissertation §6.2: a leader that hears from no majority within a quorum-check period
     /// steps down (and its lease ends). Broken, it keeps leading and serving lease reads.
     CheckQuorum,
+    /// Figure 2, RequestVote 1: reply false if the request's term is below `current_term`.
+    VoteStaleTerm,
+    /// §5.4.1: "up-to-date" compares the terms of the last entries first, and the lengths only
+    /// when those are equal. Broken, the longer log wins whatever its last term.
+    UpToDateTermFirst,
+    /// Figure 2, AppendEntries 1: reply false if the request's term is below `current_term`.
+    AppendStaleTerm,
+    /// Figure 2, AppendEntries 2: the consistency check compares the term at `prev_log_index`
+    /// with `prev_log_term`, not only that an entry exists there.
+    PrevLogTermCheck,
+    /// Figure 2, all servers (§5.1): a server that sees a higher term in any message, request
+    /// or response, adopts it and becomes a follower.
+    AdoptHigherTerm,
+    /// Figure 2, all servers: only committed entries are applied (`last_applied <= commit_index`),
+    /// in index order.
+    ApplyOnlyCommitted,
+    /// §5.2: a candidate counts only votes granted in its current term.
+    CurrentTermVotes,
+    /// Figure 2, leaders (§5.3): `match_index` is set from the range the follower acknowledged,
+    /// not from what the leader holds or sent later.
+    MatchIndexFromAck,
+    /// Figure 2: a newly adopted `current_term` reaches the disk before any message reveals it.
+    PersistTerm,
+    /// Figure 2: entries a follower accepts reach the disk before it acknowledges them.
+    PersistEntries,
+    /// §8: a leader answers a client only after applying its command (so only once committed).
+    ReplyAfterApply,
+    /// Dissertation §6.3: a retried request (same client, same serial) is applied once.
+    ApplyOnce,
 }
 
 impl Rule {
@@ -309,6 +338,18 @@ impl Rule {
         Rule::LeaseNeedsStickiness,
         Rule::PreVoteKeepsTerm,
         Rule::CheckQuorum,
+        Rule::VoteStaleTerm,
+        Rule::UpToDateTermFirst,
+        Rule::AppendStaleTerm,
+        Rule::PrevLogTermCheck,
+        Rule::AdoptHigherTerm,
+        Rule::ApplyOnlyCommitted,
+        Rule::CurrentTermVotes,
+        Rule::MatchIndexFromAck,
+        Rule::PersistTerm,
+        Rule::PersistEntries,
+        Rule::ReplyAfterApply,
+        Rule::ApplyOnce,
     ];
 
     /// The rule's name on a command line.
@@ -325,6 +366,18 @@ impl Rule {
             Rule::LeaseNeedsStickiness => "lease-needs-stickiness",
             Rule::PreVoteKeepsTerm => "prevote-keeps-term",
             Rule::CheckQuorum => "check-quorum",
+            Rule::VoteStaleTerm => "vote-stale-term",
+            Rule::UpToDateTermFirst => "up-to-date-term-first",
+            Rule::AppendStaleTerm => "append-stale-term",
+            Rule::PrevLogTermCheck => "prev-log-term",
+            Rule::AdoptHigherTerm => "adopt-higher-term",
+            Rule::ApplyOnlyCommitted => "apply-only-committed",
+            Rule::CurrentTermVotes => "current-term-votes",
+            Rule::MatchIndexFromAck => "match-index-from-ack",
+            Rule::PersistTerm => "persist-term",
+            Rule::PersistEntries => "persist-entries",
+            Rule::ReplyAfterApply => "reply-after-apply",
+            Rule::ApplyOnce => "apply-once",
         }
     }
 }

@@ -65,7 +65,7 @@ impl<M: StateMachine> Node<M> {
     ) -> Result<(), StepError> {
         let current_term = self.durable.current_term;
         // Figure 2, RequestVote 1: reply false if term < currentTerm.
-        if request.term < current_term {
+        if request.term < current_term && self.config.keeps(Rule::VoteStaleTerm) {
             self.send_vote(from, false, out);
             return Err(StepError::StaleTerm {
                 message_term: request.term,
@@ -79,11 +79,13 @@ impl<M: StateMachine> Node<M> {
             Some(v) => v == from || !self.config.keeps(Rule::VoteOncePerTerm),
         };
         // ... and the candidate's log is at least as up-to-date as the receiver's (§5.4.1).
-        let up_to_date = self
-            .durable
-            .log
-            .is_up_to_date(request.last_log_index, request.last_log_term)
-            || !self.config.keeps(Rule::ElectionRestriction);
+        let log = &self.durable.log;
+        let up_to_date = if self.config.keeps(Rule::UpToDateTermFirst) {
+            log.is_up_to_date(request.last_log_index, request.last_log_term)
+        } else {
+            // Rule switched off: the longer log wins, the last terms only break ties.
+            (request.last_log_index, request.last_log_term) >= (log.last_index(), log.last_term())
+        } || !self.config.keeps(Rule::ElectionRestriction);
         let grant = free_to_vote && up_to_date;
         if grant {
             self.durable.voted_for = Some(from);
@@ -117,7 +119,8 @@ impl<M: StateMachine> Node<M> {
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
         let current_term = self.durable.current_term;
-        if response.term < current_term {
+        // §5.2: a vote counts only in the term it was granted for.
+        if response.term < current_term && self.config.keeps(Rule::CurrentTermVotes) {
             return Err(StepError::StaleTerm {
                 message_term: response.term,
                 current_term,

@@ -5,11 +5,11 @@
 //! persist effect at once, before any effect that could reveal it.
 
 use crate::client::{ClientRequest, ClientResponse};
-use crate::config::Config;
+use crate::config::{Config, Rule};
 use crate::durable::{DurableError, DurableState};
 use crate::effect::{Effect, Effects, Timer};
 use crate::error::StepError;
-use crate::ids::{Index, NodeId, Term};
+use crate::ids::{ClientId, Index, NodeId, Term};
 use crate::leadership::Leadership;
 use crate::log::{Entry, Log, Payload};
 use crate::message::Message;
@@ -164,7 +164,7 @@ impl<M: StateMachine> Node<M> {
         input: Input<M::Command>,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
-        match input {
+        let result = match input {
             Input::Message { from, message } => self.handle_message(from, message, out),
             Input::Timeout(timer) => self.handle_timeout(timer, out),
             Input::ClientRequest(request) => self.handle_client_request(request, out),
@@ -172,7 +172,11 @@ impl<M: StateMachine> Node<M> {
             Input::TransferLeadership(target) => self
                 .transfer_leadership(target, out)
                 .map_err(StepError::Transfer),
-        }
+        };
+        // Figure 2, all servers: apply what became committed. `commit_to` has done so already,
+        // so this changes nothing unless `Rule::ApplyOnlyCommitted` is switched off.
+        self.apply_committed(out);
+        result
     }
 
     /// Handles a message from server `from`.
@@ -212,7 +216,7 @@ impl<M: StateMachine> Node<M> {
             _ => {}
         }
         // §5.1: a server that sees a higher term adopts it and reverts to follower.
-        if message.term() > self.current_term() {
+        if message.term() > self.current_term() && self.config.keeps(Rule::AdoptHigherTerm) {
             self.become_follower(message.term(), None, out);
         }
         match message {
@@ -304,7 +308,7 @@ impl<M: StateMachine> Node<M> {
         }
         // Dissertation §6.3: a request already applied is answered from the session table,
         // never applied twice.
-        match self.machine.check(client, serial) {
+        match self.session_check(client, serial) {
             SessionCheck::Duplicate(output) => {
                 let response = ClientResponse::Applied(output.clone());
                 out.push(Effect::Reply {
@@ -334,6 +338,17 @@ impl<M: StateMachine> Node<M> {
         if pending {
             return Ok(());
         }
+        // §8: the answer waits until the command is applied. Rule switched off: the leader
+        // answers at once, with what applying the command to its present state would give.
+        if !self.config.keeps(Rule::ReplyAfterApply) {
+            if let Some(output) = self.machine.clone().apply(client, serial, &command) {
+                out.push(Effect::Reply {
+                    client,
+                    serial,
+                    response: ClientResponse::Applied(output),
+                });
+            }
+        }
         // §5.3: the leader appends the command to its log as a new entry, then issues
         // AppendEntries to each of the other servers.
         self.append_as_leader(
@@ -361,7 +376,10 @@ impl<M: StateMachine> Node<M> {
         if term > self.durable.current_term {
             self.durable.current_term = term;
             self.durable.voted_for = None;
-            self.persist_hard_state(out);
+            // Figure 2: the new term is on disk before any message of this step reveals it.
+            if self.config.keeps(Rule::PersistTerm) {
+                self.persist_hard_state(out);
+            }
         }
         let was_leader = matches!(self.role, Role::Leader { .. });
         if was_leader {
@@ -475,7 +493,13 @@ impl<M: StateMachine> Node<M> {
     /// Figure 2, all servers: while `commit_index > last_applied`, apply the next entry. The
     /// leader answers the client whose command it applied.
     fn apply_committed(&mut self, out: &mut NodeEffects<M>) {
-        while self.last_applied < self.commit_index {
+        let apply_to = if self.config.keeps(Rule::ApplyOnlyCommitted) {
+            self.commit_index
+        } else {
+            // Rule switched off: every entry the log holds is applied, committed or not.
+            self.durable.log.last_index()
+        };
+        while self.last_applied < apply_to {
             let index = self.last_applied + 1;
             let Some(entry) = self.durable.log.get(index) else {
                 break;
@@ -489,11 +513,11 @@ impl<M: StateMachine> Node<M> {
                     command,
                 } => {
                     let (client, serial) = (*client, *serial);
-                    let (output, response) = match self.machine.check(client, serial) {
+                    let (output, response) = match self.session_check(client, serial) {
                         SessionCheck::New => {
-                            let output = self.machine.apply(client, serial, command);
-                            let response = output.clone().map(ClientResponse::Applied);
-                            (output, response)
+                            let output = self.machine.apply_new(client, serial, command);
+                            let response = Some(ClientResponse::Applied(output.clone()));
+                            (Some(output), response)
                         }
                         SessionCheck::Duplicate(o) => {
                             (None, Some(ClientResponse::Applied(o.clone())))
@@ -517,6 +541,17 @@ impl<M: StateMachine> Node<M> {
                     response,
                 });
             }
+        }
+    }
+
+    /// Dissertation §6.3: what the session table says of `(client, serial)`: a request applied
+    /// before is answered from the table and never applied again.
+    fn session_check(&self, client: ClientId, serial: u64) -> SessionCheck<'_, M::Output> {
+        if self.config.keeps(Rule::ApplyOnce) {
+            self.machine.check(client, serial)
+        } else {
+            // Rule switched off: every request is taken as new.
+            SessionCheck::New
         }
     }
 

@@ -64,7 +64,7 @@ impl<M: StateMachine> Node<M> {
         let current_term = self.durable.current_term;
         let prev_log_index = request.prev_log_index;
         // Figure 2, AppendEntries 1: reply false if term < currentTerm.
-        if request.term < current_term {
+        if request.term < current_term && self.config.keeps(Rule::AppendStaleTerm) {
             let result = AppendResult::Reject {
                 prev_log_index,
                 hint: None,
@@ -105,10 +105,13 @@ impl<M: StateMachine> Node<M> {
                 conflict_term: None,
                 first_index: log.last_index() + 1,
             }),
-            Some(t) if t != request.prev_log_term => Some(ConflictHint {
-                conflict_term: Some(t),
-                first_index: log.first_index_of_term(t).unwrap_or(prev_log_index),
-            }),
+            Some(t) if t != request.prev_log_term && self.config.keeps(Rule::PrevLogTermCheck) => {
+                Some(ConflictHint {
+                    conflict_term: Some(t),
+                    first_index: log.first_index_of_term(t).unwrap_or(prev_log_index),
+                })
+            }
+            // Rule switched off, only the index is checked: any entry there matches.
             Some(_) => None,
         };
         if let Some(hint) = hint {
@@ -152,10 +155,13 @@ impl<M: StateMachine> Node<M> {
             if index <= log.last_index() || !suffix.is_empty() {
                 self.durable.log.truncate_from(index);
                 self.durable.log.extend_from_slice(&suffix);
-                out.push(Effect::PersistEntries {
-                    first_index: index,
-                    entries: suffix,
-                });
+                // Figure 2: on disk before the acknowledgement below reveals them.
+                if self.config.keeps(Rule::PersistEntries) {
+                    out.push(Effect::PersistEntries {
+                        first_index: index,
+                        entries: suffix,
+                    });
+                }
             }
         }
 
@@ -211,7 +217,13 @@ impl<M: StateMachine> Node<M> {
                 // §5.3: matchIndex comes from what the follower acknowledged and never goes
                 // back (a reordered, older acknowledgement changes nothing).
                 let old_match = p.match_index;
-                p.match_index = old_match.max(match_index);
+                let acked = if self.config.keeps(Rule::MatchIndexFromAck) {
+                    match_index
+                } else {
+                    // Rule switched off: any success is taken to cover the leader's whole log.
+                    last_index
+                };
+                p.match_index = old_match.max(acked);
                 p.next_index = p.next_index.max(p.match_index + 1);
                 let more = p.next_index <= last_index;
                 if p.match_index > old_match && !self.match_tracker.raise(old_match, p.match_index)

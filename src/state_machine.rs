@@ -113,18 +113,27 @@ impl<M: StateMachine> SessionMachine<M> {
         command: &M::Command,
     ) -> Option<M::Output> {
         match self.check(client, serial) {
-            SessionCheck::New => {
-                let output = self.machine.apply(command);
-                self.sessions.insert(
-                    client,
-                    Session {
-                        last_serial: serial,
-                        last_output: output.clone(),
-                    },
-                );
-                Some(output)
-            }
+            SessionCheck::New => Some(self.apply_new(client, serial, command)),
             SessionCheck::Duplicate(_) | SessionCheck::Expired => None,
         }
+    }
+
+    /// Applies `command` and records it as the last request of `client`, for a request the
+    /// caller found new (`check` said [`SessionCheck::New`]).
+    pub(crate) fn apply_new(
+        &mut self,
+        client: ClientId,
+        serial: u64,
+        command: &M::Command,
+    ) -> M::Output {
+        let output = self.machine.apply(command);
+        self.sessions.insert(
+            client,
+            Session {
+                last_serial: serial,
+                last_output: output.clone(),
+            },
+        );
+        output
     }
 }

@@ -12,11 +12,16 @@ fn members() -> Vec<NodeId> {
     vec![NodeId(1), NodeId(2), NodeId(3)]
 }
 
-/// Node 1 of three, from `disk`, without PreVote (these tests are about Figure 2's elections:
-/// an election timeout makes a candidate at once); the start-up effects are dropped.
+/// Node 1 of three, from `disk`, with Figure 2's elections (no pre-vote: an election timeout
+/// makes it a candidate at once); the start-up effects are dropped.
 fn node_from(disk: DurableState<KvCommand>) -> Node<KvStore> {
+    node_with(disk, false)
+}
+
+/// Node 1 of three, from `disk`, with PreVote (dissertation §9.6) on or off.
+fn node_with(disk: DurableState<KvCommand>, pre_vote: bool) -> Node<KvStore> {
     let mut config = Config::new(NodeId(1), members()).unwrap();
-    config.pre_vote = false;
+    config.pre_vote = pre_vote;
     Node::new(config, disk, KvStore::default(), &mut Out::new()).unwrap()
 }
 
@@ -81,19 +86,28 @@ fn a_term_that_cannot_be_incremented_is_refused_and_never_persisted() {
 #[test]
 fn at_the_last_term_a_node_stays_follower_and_never_wraps() {
     let last = u64::MAX - 1;
-    let mut node = node_from(DurableState::default());
-    let mut out = Out::new();
-    node.step(from(2, heartbeat(last)), &mut out).unwrap();
-    assert_eq!(node.current_term(), last);
-    out.clear();
-    assert_eq!(
-        node.step(Input::Timeout(Timer::Election), &mut out),
-        Err(StepError::TermOutOfRange { term: u64::MAX })
-    );
-    assert_eq!(node.current_term(), last);
-    assert!(persisted_terms(&out).iter().all(|&t| t >= last));
-    // The disk still restarts.
-    node_from(node.durable().clone());
+    // With PreVote too: a pre-vote would ask for a term that cannot be stood in.
+    for pre_vote in [false, true] {
+        let mut node = node_with(DurableState::default(), pre_vote);
+        let mut out = Out::new();
+        node.step(from(2, heartbeat(last)), &mut out).unwrap();
+        assert_eq!(node.current_term(), last);
+        out.clear();
+        assert_eq!(
+            node.step(Input::Timeout(Timer::Election), &mut out),
+            Err(StepError::TermOutOfRange { term: u64::MAX })
+        );
+        assert_eq!(node.current_term(), last);
+        assert!(persisted_terms(&out).iter().all(|&t| t >= last));
+        assert!(
+            !out.as_slice()
+                .iter()
+                .any(|e| matches!(e, Effect::Send { .. })),
+            "no request for term u64::MAX is sent: {out:?}"
+        );
+        // The disk still restarts.
+        node_from(node.durable().clone());
+    }
 }
 
 #[test]

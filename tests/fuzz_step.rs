@@ -204,17 +204,20 @@ fn perform(
         }
         match effect {
             Effect::Send { to, message } => {
-                // Figure 2: what a message reveals is on disk before it leaves. A pre-vote and
-                // a granted pre-vote answer carry a proposed term, which no one adopts (§9.6).
                 match &message {
-                    Message::PreVote(_) => prop_assert!(
-                        message.term() > s.disk.current_term,
-                        "a pre-vote proposes a later term"
-                    ),
-                    Message::PreVoteResponse(r) if r.vote_granted => prop_assert!(
-                        message.term() > s.disk.current_term,
-                        "a pre-vote is granted for a later term"
-                    ),
+                    // Dissertation §9.6: a pre-vote asks for the term its sender would stand
+                    // in, and a granted pre-vote echoes it; neither is a term either server
+                    // holds, so neither reveals one.
+                    Message::PreVote(m) => {
+                        prop_assert_eq!(m.term, s.disk.current_term + 1, "pre-vote term")
+                    }
+                    Message::PreVoteResponse(r) if r.vote_granted => {
+                        prop_assert!(
+                            r.term > s.disk.current_term,
+                            "pre-vote granted for an old term"
+                        )
+                    }
+                    // Figure 2: what a message reveals is on disk before it leaves.
                     _ => prop_assert_eq!(
                         message.term(),
                         s.disk.current_term,

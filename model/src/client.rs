@@ -40,13 +40,21 @@ pub struct ClientSetup {
     pub reads: bool,
 }
 
-/// The `k`-th request (from 0) of the client with actor index `id`: `SET x=<n>`, `GET x`,
-/// `DEL x`, `GET x`, ... where `n` numbers the clients from 1.
+/// The `k`-th request (from 0) of the client with actor index `id`: `SET x=<n>`, `DEL x`,
+/// `GET x`, `SET x=<n>`, ... where `n` numbers the clients from 1, so that two clients write
+/// different values to one key.
+///
+/// The order makes a wrong answer visible to linearizability: a `SET` applied twice (a retry or
+/// a re-delivered request taken as new, after the `DEL`) makes the `GET` return the value where
+/// it must find none; a `SET` or `DEL` acknowledged before it committed and then lost makes a
+/// later `GET` (of this client or another) disagree with what was acknowledged.
 ///
 /// ```
 /// use refraft_model::client_command;
 /// assert_eq!(client_command(3, 3, 0).to_string(), "SET x=1");
-/// assert_eq!(client_command(3, 4, 1).to_string(), "GET x");
+/// assert_eq!(client_command(3, 4, 0).to_string(), "SET x=2");
+/// assert_eq!(client_command(3, 4, 1).to_string(), "DEL x");
+/// assert_eq!(client_command(3, 4, 2).to_string(), "GET x");
 /// ```
 pub fn client_command(servers: usize, id: usize, k: usize) -> KvCommand {
     let key = "x".to_string();
@@ -55,8 +63,8 @@ pub fn client_command(servers: usize, id: usize, k: usize) -> KvCommand {
             key,
             value: (id - servers + 1).to_string(),
         },
-        1 => KvCommand::Get { key },
-        _ => KvCommand::Delete { key },
+        1 => KvCommand::Delete { key },
+        _ => KvCommand::Get { key },
     }
 }
 

@@ -24,6 +24,9 @@ pub enum Violation {
     /// §5.4.3: the server applied a different entry at an index it had applied before (after a
     /// restart it re-applies from index 1 and must apply the same entries).
     AppliedDifferently,
+    /// Figure 2: a restart found a durable state the core refuses (`Node::new` failed), which
+    /// only a persistence rule switched off can write. The server then restarts empty.
+    InvalidDurableState,
 }
 
 /// One applied entry and the server's `current_term` when it first applied it.

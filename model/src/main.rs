@@ -58,7 +58,7 @@ struct Bounds {
     /// Number of clients (0 to 2).
     #[arg(long, default_value_t = 0)]
     clients: usize,
-    /// Requests per client (SET x=<n>, GET x, DEL x, ...).
+    /// Requests per client (SET x=<n>, DEL x, GET x, ...).
     #[arg(long, default_value_t = 1)]
     requests: usize,
     /// Highest term explored.
@@ -100,10 +100,8 @@ struct Bounds {
     /// The stable scheduler, for liveness: no crashes, no heartbeats, one election at a time.
     #[arg(long)]
     stable: bool,
-    /// Switch one protocol rule off: persist-vote, vote-once, election-restriction,
-    /// current-term-commit, truncate-only-on-conflict, commit-min-last-new,
-    /// read-index-quorum-round, read-after-own-term-commit, lease-needs-stickiness,
-    /// prevote-keeps-term, check-quorum.
+    /// Switch one protocol rule off (the README's rule-switch table lists them all; a wrong
+    /// name is answered with the list).
     #[arg(long = "break", value_name = "RULE")]
     broken_rule: Option<Rule>,
     /// PreVote (dissertation §9.6): an election starts only after a majority of pre-votes.

@@ -330,6 +330,16 @@ impl Model for RaftModel {
         let rounds_ok = self
             .servers(state)
             .all(|(s, _)| s.node.leadership().round() <= self.settings.max_rounds);
-        terms_ok && in_flight_ok && elections_ok && restarts_ok && rounds_ok
+        // Finite whatever rule is broken (a broken deduplication re-appends a re-delivered
+        // request forever): a correct log holds at most one no-op per term (one leader per
+        // term, one no-op each) and each client request at most once (the leader's session
+        // and pending checks), so this bound cuts only runs in which a rule is broken. It
+        // leaves room for every request twice, so that a duplicate is still seen applied.
+        let max_log =
+            self.settings.max_term + 2 * (self.settings.clients * self.settings.requests) as u64;
+        let logs_ok = self
+            .servers(state)
+            .all(|(s, _)| s.node.log().last_index() <= max_log);
+        terms_ok && in_flight_ok && elections_ok && restarts_ok && rounds_ok && logs_ok
     }
 }

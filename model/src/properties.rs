@@ -7,8 +7,16 @@
 //! election and every applied entry and survives crashes.
 
 use crate::ghost::Violation;
+use crate::ids::{client_id, node_id};
 use crate::model::{RaftModel, State};
+use crate::msg::Msg;
+use crate::server::ServerState;
 use crate::settings::{Reads, Settings};
+use refraft::{
+    AppendEntriesResponse, AppendResult, ClientResponse, ConflictHint, Entry, KvCommand, Message,
+    Payload,
+};
+use stateright::actor::Id;
 use stateright::Property;
 
 /// §5.2 Election Safety: at most one leader is ever elected in a term.
@@ -25,6 +33,19 @@ pub const STATE_MACHINE_SAFETY: &str = "state machine safety";
 pub const LINEARIZABLE: &str = "linearizable";
 /// Terms and commit indexes never decrease, and committed entries never change.
 pub const MONOTONIC: &str = "monotonic";
+
+/// Inductive strength (etcd-io/raft's and CCF's `QuorumLogInv`): every committed entry is on the
+/// disks of a majority. Committed means applied by some server (an applied entry is committed).
+pub const QUORUM_LOG: &str = "committed entries are on a majority (QuorumLogInv)";
+/// Inductive strength (`MoreUpToDateCorrectInv`): a log at least as up-to-date (§5.4.1) as the
+/// logs of a majority, itself included, holds every committed entry. Such a server can be
+/// elected, so this fails at the step that makes an unsafe election possible.
+pub const MORE_UP_TO_DATE_CORRECT: &str =
+    "a log as up-to-date as a majority's holds every committed entry (MoreUpToDateCorrectInv)";
+/// §8: a server answers `Applied` only for a request whose entry some server has applied.
+pub const ACKED_COMMITTED: &str = "an acknowledged request is committed";
+/// Figure 2: a restart finds a durable state the core accepts.
+pub const DURABLE_STATE_VALID: &str = "a restart finds a valid durable state";
 
 /// Reachability: some server becomes leader.
 pub const LEADER_ELECTED: &str = "a leader is elected";
@@ -55,6 +76,22 @@ pub const LOST_QUORUM: &str = "a leader steps down on lost quorum";
 pub const READ_BY_READ_INDEX: &str = "a read is served by ReadIndex";
 /// Reachability (lease reads): a read is answered under the leader's lease.
 pub const READ_BY_LEASE: &str = "a read is served by lease";
+/// Reachability (Figure 8 (c)): an entry of an earlier term is on a majority, not yet
+/// committed, while a server without it at that index can still be elected.
+pub const FIGURE_8C: &str =
+    "an earlier-term entry is on a majority and a server without it can be elected (Figure 8 (c))";
+/// Reachability: a follower's rejection on a prevLogTerm mismatch, with its conflict-term hint
+/// (end of §5.3), can be delivered to the leader, which then backs up on it.
+pub const CONFLICT_HINT_USED: &str =
+    "a leader backs up on a follower's conflict-term hint (prevLogTerm mismatch)";
+/// Reachability: an AppendEntries of an older term can be delivered to a follower that already
+/// accepted entries of a newer term.
+pub const STALE_APPEND_AFTER_NEWER: &str =
+    "a stale AppendEntries arrives after newer entries were accepted";
+/// Reachability: a retried request can be delivered to a leader of a later term after the
+/// original committed there (dissertation §6.3).
+pub const RETRY_AFTER_COMMIT: &str =
+    "a retried request reaches a new leader after the original committed";
 
 /// Liveness (stable scheduler): a leader is elected.
 pub const EVENTUALLY_LEADER: &str = "eventually a leader is elected";
@@ -72,6 +109,10 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         Property::always(STATE_MACHINE_SAFETY, state_machine_safety),
         Property::always(LINEARIZABLE, linearizable),
         Property::always(MONOTONIC, monotonic),
+        Property::always(QUORUM_LOG, quorum_log),
+        Property::always(MORE_UP_TO_DATE_CORRECT, more_up_to_date_correct),
+        Property::always(ACKED_COMMITTED, acked_committed),
+        Property::always(DURABLE_STATE_VALID, durable_state_valid),
         Property::sometimes(LEADER_ELECTED, leader_elected),
         Property::sometimes(ENTRY_COMMITTED, entry_committed),
     ];
@@ -91,6 +132,21 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
     if two_terms {
         p.push(Property::sometimes(LEADER_REPLACED, leader_replaced));
         p.push(Property::sometimes(LOG_TRUNCATED, log_truncated));
+        p.push(Property::sometimes(
+            STALE_APPEND_AFTER_NEWER,
+            stale_append_after_newer,
+        ));
+    }
+    // A conflict at a prevLogTerm and Figure 8 (c) take two earlier leaders that wrote
+    // different entries at one index, and a third election.
+    let three_terms =
+        two_terms && settings.max_term >= 3 && settings.max_elections.is_none_or(|e| e >= 3);
+    if three_terms {
+        p.push(Property::sometimes(CONFLICT_HINT_USED, conflict_hint_used));
+        p.push(Property::sometimes(FIGURE_8C, figure_8c));
+    }
+    if two_terms && settings.clients > 0 && settings.requests > 0 && settings.client_retry {
+        p.push(Property::sometimes(RETRY_AFTER_COMMIT, retry_after_commit));
     }
     if settings.max_crashes > 0 {
         p.push(Property::sometimes(SERVER_REJOINS, server_rejoins));
@@ -219,6 +275,174 @@ fn monotonic(m: &RaftModel, s: &State) -> bool {
         let kept =
             g.applied.len() <= log.len() && g.applied.iter().zip(log).all(|(a, e)| a.entry == *e);
         steps_ok && (crashed || kept)
+    })
+}
+
+/// The disk logs of all servers, crashed ones included (they restart from them).
+fn disk_logs<'a>(m: &RaftModel, s: &'a State) -> Vec<&'a [Entry<KvCommand>]> {
+    m.servers(s)
+        .map(|(srv, _)| srv.disk.log.entries())
+        .collect()
+}
+
+/// Every applied (so committed) entry, as (index from 0, entry), from every server's history.
+fn committed<'a>(
+    m: &RaftModel,
+    s: &'a State,
+) -> impl Iterator<Item = (usize, &'a Entry<KvCommand>)> {
+    m.servers(s)
+        .flat_map(|(srv, _)| srv.ghost.applied.iter().map(|a| &a.entry).enumerate())
+}
+
+/// §5.4.1 on whole logs: `a` is at least as up-to-date as `b`.
+fn at_least_as_up_to_date(a: &[Entry<KvCommand>], b: &[Entry<KvCommand>]) -> bool {
+    let last = |l: &[Entry<KvCommand>]| (l.last().map_or(0, |e| e.term), l.len());
+    last(a) >= last(b)
+}
+
+/// Whether `log` is at least as up-to-date as a majority of `logs` (itself among them): a
+/// server with this log can collect a majority of votes.
+fn electable(log: &[Entry<KvCommand>], logs: &[&[Entry<KvCommand>]]) -> bool {
+    let behind = logs
+        .iter()
+        .filter(|l| at_least_as_up_to_date(log, l))
+        .count();
+    is_majority(behind, logs.len())
+}
+
+/// Whether the logs of a majority of `logs` hold `entry` at `index` (from 0).
+fn on_majority(logs: &[&[Entry<KvCommand>]], index: usize, entry: &Entry<KvCommand>) -> bool {
+    let holders = logs.iter().filter(|l| l.get(index) == Some(entry)).count();
+    is_majority(holders, logs.len())
+}
+
+/// Whether `count` of `total` servers are a majority (§5.2).
+fn is_majority(count: usize, total: usize) -> bool {
+    count > total / 2
+}
+
+fn quorum_log(m: &RaftModel, s: &State) -> bool {
+    let logs = disk_logs(m, s);
+    committed(m, s).all(|(i, e)| on_majority(&logs, i, e))
+}
+
+fn more_up_to_date_correct(m: &RaftModel, s: &State) -> bool {
+    let logs = disk_logs(m, s);
+    logs.iter()
+        .filter(|l| electable(l, &logs))
+        .all(|l| committed(m, s).all(|(i, e)| l.get(i) == Some(e)))
+}
+
+fn acked_committed(m: &RaftModel, s: &State) -> bool {
+    s.network.iter_all().all(|env| match env.msg {
+        Msg::Reply {
+            serial,
+            response: ClientResponse::Applied(_),
+        } => {
+            let client = client_id(env.dst);
+            committed(m, s).any(|(_, e)| {
+                matches!(&e.payload, Payload::Command { client: c, serial: n, .. }
+                    if *c == client && n == serial)
+            })
+        }
+        _ => true,
+    })
+}
+
+fn durable_state_valid(m: &RaftModel, s: &State) -> bool {
+    m.servers(s).all(|(srv, _)| {
+        !srv.ghost
+            .violations
+            .contains(&Violation::InvalidDurableState)
+    })
+}
+
+fn figure_8c(m: &RaftModel, s: &State) -> bool {
+    let logs = disk_logs(m, s);
+    let top_term = m.servers(s).map(|(srv, _)| srv.node.current_term()).max();
+    let applied: Vec<_> = committed(m, s).collect();
+    logs.iter().any(|a| {
+        a.iter().enumerate().any(|(i, e)| {
+            Some(e.term) < top_term
+                && !applied.contains(&(i, e))
+                && on_majority(&logs, i, e)
+                && logs
+                    .iter()
+                    .any(|b| b.get(i) != Some(e) && electable(b, &logs))
+        })
+    })
+}
+
+/// The messages in flight to live servers, with the receiving server's state. The hazards below
+/// are states in which such a delivery is enabled (a state predicate: recording the delivery
+/// itself as ghost state would split every later state in two).
+fn deliverable<'a>(
+    m: &RaftModel,
+    s: &'a State,
+) -> impl Iterator<Item = (Id, &'a Msg, &'a ServerState)> + 'a {
+    let servers: Vec<_> = m.servers(s).collect();
+    s.network.iter_deliverable().filter_map(move |env| {
+        let (srv, crashed) = *servers.get(usize::from(env.dst))?;
+        (!crashed).then_some((env.src, env.msg, srv))
+    })
+}
+
+/// The Raft message a model message carries, if any.
+fn raft(msg: &Msg) -> Option<&Message<KvCommand>> {
+    match msg {
+        Msg::Raft(message) => Some(message),
+        _ => None,
+    }
+}
+
+fn conflict_hint_used(m: &RaftModel, s: &State) -> bool {
+    deliverable(m, s).any(|(src, msg, srv)| match raft(msg) {
+        Some(Message::AppendEntriesResponse(AppendEntriesResponse {
+            term,
+            result:
+                AppendResult::Reject {
+                    prev_log_index,
+                    hint:
+                        Some(ConflictHint {
+                            conflict_term: Some(_),
+                            ..
+                        }),
+                },
+        })) => {
+            // The leader acts on a rejection of the entry before `next_index` that it has not
+            // seen matched since (see `handle_append_entries_response`).
+            *term == srv.node.current_term()
+                && srv.node.progress(node_id(src)).is_some_and(|p| {
+                    *prev_log_index >= p.match_index && *prev_log_index < p.next_index
+                })
+        }
+        _ => false,
+    })
+}
+
+fn stale_append_after_newer(m: &RaftModel, s: &State) -> bool {
+    deliverable(m, s).any(|(_, msg, srv)| match raft(msg) {
+        Some(Message::AppendEntries(request)) => {
+            request.term < srv.node.current_term()
+                && !srv.node.is_leader()
+                && srv.node.log().last_term() > request.term
+        }
+        _ => false,
+    })
+}
+
+fn retry_after_commit(m: &RaftModel, s: &State) -> bool {
+    deliverable(m, s).any(|(_, msg, srv)| match msg {
+        Msg::Request(request) if srv.node.is_leader() => {
+            let log = srv.node.log();
+            let committed = &log.entries()[..srv.node.commit_index() as usize];
+            committed.iter().any(|e| {
+                e.term < srv.node.current_term()
+                    && matches!(&e.payload, Payload::Command { client, serial, .. }
+                        if *client == request.client && *serial == request.serial)
+            })
+        }
+        _ => false,
     })
 }
 

@@ -4,7 +4,7 @@
 //! timers. Nothing volatile survives a crash: a restart rebuilds the node from the disk alone.
 
 use crate::actor::{ActorState, ModelTimer, RaftActor};
-use crate::ghost::{Ghost, Observed};
+use crate::ghost::{Ghost, Observed, Violation};
 use crate::ids::{client_actor, node_id, server_id};
 use crate::msg::Msg;
 use crate::shared::Shared;
@@ -125,17 +125,38 @@ impl ServerSetup {
         // A restarted server follows nobody: its "heard from the leader" window is closed.
         ghost.window = None;
         let mut effects = NodeEffects::<KvStore>::new();
-        // The disk image is only ever written by the node's own persist effects, which keep
-        // it valid, so a start cannot fail.
-        let node = Node::new(
-            self.config(id),
+        let config = self.config(id);
+        // The node's persist effects keep the disk image valid unless a persistence rule is
+        // switched off; a refused image is recorded as a violation (with the path to it), and
+        // the server restarts empty so that the checker goes on.
+        let node = match Node::new(
+            config.clone(),
             disk.clone(),
             KvStore::default(),
             &mut effects,
-        )
-        .expect("durable state written by the node's persist effects is valid");
+        ) {
+            Ok(node) => node,
+            Err(_) => {
+                ghost.violations.insert(Violation::InvalidDurableState);
+                effects = NodeEffects::<KvStore>::new();
+                Node::new(
+                    config,
+                    DurableState::default(),
+                    KvStore::default(),
+                    &mut effects,
+                )
+                .expect("a validated configuration with an empty durable state starts")
+            }
+        };
         let mut state = ServerState { node, disk, ghost };
         perform(&mut state, effects, o);
+        // Saved at every start: a first crash before anything was persisted must still find
+        // a disk (and count as a restart), and the restart count is saved by the restart
+        // itself, so that back-to-back restarts count against `max_restarts`.
+        o.save(Shared::new(Stored {
+            durable: state.disk.clone(),
+            ghost: state.ghost.clone(),
+        }));
         state
     }
 

@@ -70,7 +70,7 @@ pub struct Settings {
     pub servers: usize,
     /// Number of client actors (0 to 2).
     pub clients: usize,
-    /// Requests each client makes, one after another (`SET x=<client>`, `GET x`, `DEL x`, ...).
+    /// Requests each client makes, one after another (`SET x=<client>`, `DEL x`, `GET x`, ...).
     pub requests: usize,
     /// States in which some server's `current_term` exceeds this are not explored.
     pub max_term: u64,

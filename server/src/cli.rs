@@ -27,7 +27,7 @@ pub enum Cmd {
     Serve(ServeArgs),
     /// Send commands to a cluster (from the arguments, or one per line from standard input).
     Client(ClientArgs),
-    /// Start a local three-node cluster (three `serve` processes) and wait for them.
+    /// Start a local three-node cluster (three `serve` processes), restarting a killed one.
     Cluster(ClusterArgs),
 }
 
@@ -213,35 +213,25 @@ pub fn run_cluster(args: ClusterArgs) -> ExitCode {
         .map(|i| format!("{i}=127.0.0.1:{}", args.base_port + i))
         .collect::<Vec<_>>()
         .join(",");
-    let mut children: Vec<Child> = Vec::new();
-    for i in 1..=3u16 {
+    let start = |i: u16| -> std::io::Result<Child> {
         let client = format!("127.0.0.1:{}", args.base_port + 100 + i);
-        let spawned = Command::new(&exe)
-            .args([
-                "serve",
-                "--id",
-                &i.to_string(),
-                "--peers",
-                &peers,
-                "--client",
-                &client,
-            ])
+        let child = Command::new(&exe)
+            .args(["serve", "--id", &i.to_string(), "--peers", &peers])
+            .args(["--client", &client, "--exit-on-stdin-eof"])
             .arg("--data")
             .arg(args.dir.join(format!("n{i}")))
-            .arg("--exit-on-stdin-eof")
             .stdin(std::process::Stdio::piped())
-            .spawn();
-        match spawned {
-            Ok(child) => {
-                println!("server {i}: pid {}, clients at {client}", child.id());
-                children.push(child);
-            }
+            .spawn()?;
+        println!("server {i}: pid {}, clients at {client}", child.id());
+        Ok(child)
+    };
+    let mut children: Vec<Child> = Vec::new();
+    for i in 1..=3u16 {
+        match start(i) {
+            Ok(child) => children.push(child),
             Err(e) => {
                 eprintln!("refraft cluster: cannot start server {i}: {e}");
-                for mut c in children {
-                    let _ = c.kill();
-                }
-                return ExitCode::FAILURE;
+                return stop_all(children, ExitCode::FAILURE);
             }
         }
     }
@@ -251,22 +241,36 @@ pub fn run_cluster(args: ClusterArgs) -> ExitCode {
         args.base_port + 102,
         args.base_port + 103
     );
-    // Wait until a server exits (Ctrl-C reaches all of them), then stop the others.
+    // A server killed by a signal (kill -9 of the leader, say) is restarted on its data
+    // directory after a second; one that exits on its own (a storage error, a busy port) stops
+    // the cluster. Ctrl-C reaches every process of the group, this one included.
     loop {
-        for i in 0..children.len() {
-            if let Ok(Some(status)) = children[i].try_wait() {
-                eprintln!("server {} exited: {status}; stopping the others", i + 1);
-                for c in &mut children {
-                    let _ = c.kill();
-                    let _ = c.wait();
+        for (i, id) in (0..children.len()).zip(1u16..) {
+            let Ok(Some(status)) = children[i].try_wait() else {
+                continue;
+            };
+            if std::os::unix::process::ExitStatusExt::signal(&status).is_none() {
+                eprintln!("server {id} exited: {status}; stopping the others");
+                return stop_all(children, ExitCode::FAILURE);
+            }
+            eprintln!("server {id} was killed ({status}); restarting it in 1 s");
+            std::thread::sleep(Duration::from_secs(1));
+            match start(id) {
+                Ok(child) => children[i] = child,
+                Err(e) => {
+                    eprintln!("refraft cluster: cannot restart server {id}: {e}");
+                    return stop_all(children, ExitCode::FAILURE);
                 }
-                return if status.success() {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::FAILURE
-                };
             }
         }
-        std::thread::sleep(Duration::from_millis(200));
+        std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+fn stop_all(children: Vec<Child>, code: ExitCode) -> ExitCode {
+    for mut c in children {
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+    code
 }

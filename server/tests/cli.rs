@@ -366,6 +366,41 @@ fn one_command_starts_a_local_three_node_cluster() {
             .join(format!("n{n}/wal/00000001.wal"))
             .exists());
     }
+    // kill -9 of a server: the cluster command restarts it, and the value is still there.
+    let victim = guard.1[0];
+    Command::new("kill")
+        .args(["-9", &victim.to_string()])
+        .status()
+        .unwrap();
+    // The next lines: the `try:` hint, then the restarted server's pid.
+    let line = (0..5)
+        .map(|_| {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line
+        })
+        .find(|l| l.starts_with("server 1: pid ") || l.is_empty())
+        .unwrap_or_default();
+    assert!(line.starts_with("server 1: pid "), "{line}");
+    let pid = line
+        .split("pid ")
+        .nth(1)
+        .and_then(|r| r.split(',').next())
+        .unwrap();
+    guard.1.push(pid.trim().parse().unwrap());
+    assert_eq!(
+        client.execute(&"GET x".parse().unwrap()),
+        Ok(refraft_server::client::Outcome::Value(Some("1".into())))
+    );
+    let restarted = (101..=103)
+        .map(|o| format!("127.0.0.1:{}", base + o))
+        .collect::<Vec<_>>();
+    let mut only_first =
+        refraft_server::client::Client::new(vec![restarted[0].clone()], Duration::from_secs(10));
+    assert!(
+        only_first.execute(&"GET x".parse().unwrap()).is_ok(),
+        "the restarted server answers (value or redirect followed)"
+    );
     // Killing the cluster command itself takes its servers down too (their stdin closes).
     let _ = guard.0.kill();
     let _ = guard.0.wait();

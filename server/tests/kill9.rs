@@ -184,12 +184,37 @@ fn a_torn_write_after_acknowledged_writes_loses_none_of_them() {
             Ok(Outcome::Value(Some(format!("v{i}"))))
         );
     }
-    for i in 0..3 {
-        let log = std::fs::read_to_string(cluster.log_file(i)).unwrap();
+    let logs: Vec<String> = (0..3)
+        .map(|i| std::fs::read_to_string(cluster.log_file(i)).unwrap())
+        .collect();
+    assert!(
+        logs.iter().any(|l| l.contains("won the election: leader")),
+        "no election logged"
+    );
+    let mut recovered = Vec::new();
+    for (i, log) in logs.iter().enumerate() {
+        // The recovery summary at info level names what was read back.
+        let entries: u64 = log
+            .lines()
+            .rfind(|l| l.contains("recovered durable state"))
+            .and_then(|l| {
+                l.split("entries=")
+                    .nth(1)?
+                    .split_whitespace()
+                    .next()?
+                    .parse()
+                    .ok()
+            })
+            .unwrap_or_else(|| panic!("server {} logged no recovery summary:\n{log}", i + 1));
+        // A majority holds the first leader's no-op and the 20 SETs; a follower may lag.
+        assert!(entries >= 1, "server {} recovered no entry", i + 1);
+        recovered.push(entries);
         assert!(
             log.contains("torn tail truncated") && log.contains("bytes"),
             "server {} logged no torn-tail line:\n{log}",
             i + 1
         );
     }
+    recovered.sort();
+    assert!(recovered[1] >= 21, "recovered entries {recovered:?}");
 }

@@ -9,12 +9,33 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A loopback port free at the moment of asking (bind port 0, read it, release it).
+/// A loopback port free at the moment of asking. Ports come from below the kernel's ephemeral
+/// range (32768 and up), each at most once per test process, starting at a random offset:
+/// a port that `bind(0)` picks and releases lies in the ephemeral range, where any outgoing
+/// connection's automatic bind can take it before the server binds it (seen here as one test's
+/// client talking to another test's server).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("bind a loopback port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    const LOW: u32 = 20_000;
+    const SPAN: u32 = 12_000;
+    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
+    let _ = NEXT.compare_exchange(
+        u32::MAX,
+        (std::process::id().wrapping_mul(7919)
+            ^ std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos()))
+            % SPAN,
+        Ordering::SeqCst,
+        Ordering::SeqCst,
+    );
+    for _ in 0..SPAN {
+        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free loopback port in {LOW}..{}", LOW + SPAN)
 }
 
 pub fn free_addr() -> SocketAddr {
@@ -140,6 +161,22 @@ impl Cluster {
         self.procs[i].is_some()
     }
 
+    /// Panics, naming the server and showing its log, if a server this harness did not kill
+    /// has exited (a bind failure, a crash): the results after that would be meaningless.
+    pub fn assert_running(&self) {
+        for (i, child) in self.procs.iter().enumerate() {
+            let Some(child) = child else { continue };
+            let exited = std::fs::read_to_string(format!("/proc/{}/stat", child.id()))
+                .map_or(true, |stat| {
+                    stat.split(") ").nth(1).is_some_and(|r| r.starts_with('Z'))
+                });
+            if exited {
+                let log = std::fs::read_to_string(self.log_file(i)).unwrap_or_default();
+                panic!("server {} exited on its own; its log:\n{log}", i + 1);
+            }
+        }
+    }
+
     pub fn clients(&self) -> Vec<String> {
         self.client_addrs.iter().map(|a| a.to_string()).collect()
     }
@@ -182,6 +219,7 @@ impl Cluster {
     pub fn wait_for_leader(&self, within: Duration) -> Option<usize> {
         let deadline = Instant::now() + within;
         while Instant::now() < deadline {
+            self.assert_running();
             let leader = (0..self.procs.len())
                 .filter(|&i| self.is_up(i))
                 .filter_map(|i| Some((i, self.state(i)?)))
@@ -199,6 +237,7 @@ impl Cluster {
     pub fn wait_converged(&self, within: Duration) -> Result<State, Vec<Option<State>>> {
         let deadline = Instant::now() + within;
         loop {
+            self.assert_running();
             let states: Vec<_> = (0..self.procs.len()).map(|i| self.state(i)).collect();
             let key = |s: &State| {
                 (
