@@ -24,7 +24,9 @@ fn durable(term: Term, voted_for: Option<u64>, log_terms: &[Term]) -> DurableSta
 /// Node `id` of an `n`-node cluster, started from `state`; the start-up effects are dropped.
 fn start(id: u64, n: u64, state: DurableState<KvCommand>) -> Node<KvStore> {
     let mut out = Out::new();
-    let config = Config::new(NodeId(id), ids(n)).unwrap();
+    let mut config = Config::new(NodeId(id), ids(n)).unwrap();
+    // These tests drive §5.2 elections directly; PreVote has its own tests (tests/features.rs).
+    config.pre_vote = false;
     Node::new(config, state, KvStore::default(), &mut out).unwrap()
 }
 
@@ -50,6 +52,7 @@ fn vote_request(term: Term, last_log_index: Index, last_log_term: Term) -> Messa
         term,
         last_log_index,
         last_log_term,
+        leadership_transfer: false,
     })
 }
 
@@ -71,7 +74,7 @@ fn append(
         term,
         prev_log_index,
         prev_log_term,
-        entries: entries(terms),
+        entries: entries(terms).into(),
         leader_commit,
     })
 }
@@ -416,7 +419,7 @@ fn follower_truncates_conflicting_suffix_only() {
     assert_eq!(append_reply(&out), AppendResult::Success { match_index: 3 });
     assert!(out.as_slice().contains(&Effect::PersistEntries {
         first_index: 3,
-        entries: entries(&[3])
+        entries: entries(&[3]).into()
     }));
 }
 
@@ -685,14 +688,15 @@ fn retried_request_is_applied_once() {
             command: KvCommand::Set {
                 key: "x".into(),
                 value: value.into(),
-            },
+            }
+            .into(),
         },
     };
     let request = Message::AppendEntries(AppendEntries {
         term: 1,
         prev_log_index: 0,
         prev_log_term: 0,
-        entries: vec![set("1"), set("1")],
+        entries: vec![set("1"), set("1")].into(),
         leader_commit: 2,
     });
     node.step(msg(1, request), &mut out).unwrap();

@@ -91,6 +91,9 @@ impl Actor for RaftActor {
             (RaftActor::Server(setup), Msg::Request(request)) => {
                 setup.step(state, Input::ClientRequest(request), o)
             }
+            (RaftActor::Server(setup), Msg::Read(request)) => {
+                setup.step(state, Input::Read(request), o)
+            }
             (RaftActor::Client(setup), Msg::Reply { serial, response }) => {
                 setup.on_reply(state, serial, response, o)
             }
@@ -143,7 +146,7 @@ impl Rewrite<Id> for ActorState {
                 ActorState::Server(Shared::new(ServerState {
                     node: s.node.map_node_ids(|n| rewrite_node(plan, n)),
                     disk,
-                    ghost: s.ghost.clone(),
+                    ghost: s.ghost.map_node_ids(|n| rewrite_node(plan, n)),
                 }))
             }
             ActorState::Client(c) => {
@@ -157,13 +160,11 @@ impl Rewrite<Id> for ActorState {
 
 impl Rewrite<Id> for Shared<Stored> {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        match self.durable.voted_for {
-            None => self.clone(),
-            Some(n) => {
-                let mut s = Stored::clone(self);
-                s.durable.voted_for = Some(rewrite_node(plan, n));
-                Shared::new(s)
-            }
-        }
+        // The ghost history names servers too (leaders of reads and terms), so it is
+        // rewritten with the vote.
+        let mut s = Stored::clone(self);
+        s.durable.voted_for = s.durable.voted_for.map(|n| rewrite_node(plan, n));
+        s.ghost = s.ghost.map_node_ids(|n| rewrite_node(plan, n));
+        Shared::new(s)
     }
 }

@@ -18,15 +18,19 @@
 pub mod actor;
 pub mod client;
 pub mod counterexample;
+pub mod diagram;
 pub mod ghost;
 pub mod history;
 pub mod ids;
 pub mod model;
 pub mod msg;
 pub mod properties;
+pub mod report;
 pub mod server;
 pub mod settings;
 pub mod shared;
+mod spelling;
+pub mod summary;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};

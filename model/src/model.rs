@@ -8,8 +8,8 @@ use crate::history::History;
 use crate::msg::Msg;
 use crate::properties;
 use crate::server::{ServerSetup, ServerState};
-use crate::settings::{NetworkKind, Settings};
-use refraft::Timer;
+use crate::settings::{NetworkKind, Reads, Settings};
+use refraft::{ReadMode, Timer};
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 
@@ -46,11 +46,19 @@ impl RaftModel {
             max_entries: settings.max_entries,
             broken_rule: settings.broken_rule,
             restart_cap: settings.max_restarts.map_or(1, |m| m + 1),
+            pre_vote: settings.pre_vote,
+            check_quorum: settings.check_quorum,
+            read_mode: if settings.reads == Reads::Lease {
+                ReadMode::Lease
+            } else {
+                ReadMode::ReadIndex
+            },
         });
         let client = RaftActor::Client(ClientSetup {
             servers: settings.servers,
             requests: settings.requests,
             retry: settings.client_retry && !settings.stable,
+            reads: settings.reads.without_log(),
         });
         let network = match settings.network {
             NetworkKind::Duplicating => Network::new_unordered_duplicating([]),
@@ -160,6 +168,36 @@ impl RaftModel {
         })
     }
 
+    /// Whether server `f`'s window must stay open: some live leader holds a lease that counts
+    /// `f`, or `f` heard a heartbeat round of that leader that its next quorum check may count.
+    /// A lease is granted at a passed check for one period; the followers it counts heard
+    /// from the leader at most two periods before it ends, and a period is half the minimum
+    /// election timeout over the drift bound, so their election timers cannot fire first.
+    pub fn window_pinned(&self, state: &State, f: usize) -> bool {
+        let Some((window, _)) = state
+            .actor_states
+            .get(f)
+            .and_then(|a| a.server())
+            .map(|s| (s.ghost.window, ()))
+        else {
+            return false;
+        };
+        let f_id = refraft::NodeId(f as u64);
+        self.servers(state).any(|(l, crashed)| {
+            if crashed || !l.node.is_leader() {
+                return false;
+            }
+            let lead = l.node.leadership();
+            let counted = lead.lease().is_some_and(|s| s.contains(&f_id));
+            let heard = window.is_some_and(|(term, leader, round)| {
+                term == l.node.current_term()
+                    && leader == l.node.id()
+                    && round >= lead.check_round()
+            });
+            counted || heard
+        })
+    }
+
     /// Removes the delivery record stateright's duplicating network keeps (`last_msg`): it only
     /// serves to tell apart states that are otherwise equal, multiplying the state space.
     fn normalize(mut state: State) -> State {
@@ -221,6 +259,16 @@ impl Model for RaftModel {
             }
             _ => true,
         });
+        if self.settings.reads == Reads::Lease {
+            // The timing assumption of leases (dissertation §6.4.1), made explicit: a server
+            // whose "heard from the leader" window a live leader's lease may count neither
+            // times out nor comes back from a crash before that lease ends.
+            actions.retain(|a| match a {
+                ActorModelAction::Timeout(id, ModelTimer::Server(Timer::Election))
+                | ActorModelAction::Recover(id) => !self.window_pinned(state, usize::from(*id)),
+                _ => true,
+            });
+        }
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
@@ -232,11 +280,23 @@ impl Model for RaftModel {
     }
 
     fn format_action(&self, action: &Action) -> String {
-        self.inner.format_action(action)
+        crate::summary::action(self, action)
     }
 
+    /// The explorer shows this for each step (its "Complete State" box shows the full dump):
+    /// the properties violated at the resulting state, evaluated on it, then one line per actor
+    /// (changed ones marked, with what they were) and the messages in flight.
     fn format_step(&self, last: &State, action: Action) -> Option<String> {
-        self.inner.format_step(last, action)
+        let detail = self.inner.format_step(last, action.clone());
+        let next = self.next_state(last, action)?;
+        let mut view = crate::summary::state_view(self, Some(last), &next);
+        // The stepped actor's commands (the full states are in the "Complete State" view).
+        if let Some(out) = detail.as_deref().and_then(|d| d.lines().next()) {
+            view.push('\n');
+            view.push_str(out);
+            view.push('\n');
+        }
+        Some(view)
     }
 
     fn as_svg(&self, path: Path<State, Action>) -> Option<String> {
@@ -267,6 +327,9 @@ impl Model for RaftModel {
                 .sum::<usize>()
                 <= max
         });
-        terms_ok && in_flight_ok && elections_ok && restarts_ok
+        let rounds_ok = self
+            .servers(state)
+            .all(|(s, _)| s.node.leadership().round() <= self.settings.max_rounds);
+        terms_ok && in_flight_ok && elections_ok && restarts_ok && rounds_ok
     }
 }

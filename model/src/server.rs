@@ -4,12 +4,13 @@
 //! timers. Nothing volatile survives a crash: a restart rebuilds the node from the disk alone.
 
 use crate::actor::{ActorState, ModelTimer, RaftActor};
-use crate::ghost::Ghost;
+use crate::ghost::{Ghost, Observed};
 use crate::ids::{client_actor, node_id, server_id};
 use crate::msg::Msg;
 use crate::shared::Shared;
 use refraft::{
-    Config, DurableState, Effect, Input, KvCommand, KvStore, Node, NodeEffects, NodeId, Role, Rule,
+    Config, DurableState, Effect, Input, KvCommand, KvStore, Node, NodeEffects, NodeId, ReadMode,
+    Role, Rule,
 };
 use serde::{Deserialize, Serialize};
 use stateright::actor::{model_timeout, Id, Out};
@@ -46,6 +47,7 @@ impl ServerState {
             Role::Follower { .. } => 0,
             Role::Candidate { .. } => 1,
             Role::Leader { .. } => 2,
+            Role::PreCandidate { .. } => 3,
         };
         (
             self.node.current_term(),
@@ -86,6 +88,12 @@ pub struct ServerSetup {
     pub broken_rule: Option<Rule>,
     /// Restarts are counted up to this many (see `Ghost::restarts`).
     pub restart_cap: usize,
+    /// `Config::pre_vote`.
+    pub pre_vote: bool,
+    /// `Config::check_quorum`.
+    pub check_quorum: bool,
+    /// `Config::read_mode`.
+    pub read_mode: ReadMode,
 }
 
 impl ServerSetup {
@@ -94,6 +102,9 @@ impl ServerSetup {
         let mut config = Config::new(node_id(id), members)
             .expect("the model builds member lists that contain the server's own id");
         config.max_entries_per_append = self.max_entries;
+        config.pre_vote = self.pre_vote;
+        config.check_quorum = self.check_quorum;
+        config.read_mode = self.read_mode;
         config.with_broken_rule(self.broken_rule)
     }
 
@@ -111,6 +122,8 @@ impl ServerSetup {
         if stored.is_some() {
             ghost.record_restart(disk.current_term, self.restart_cap);
         }
+        // A restarted server follows nobody: its "heard from the leader" window is closed.
+        ghost.window = None;
         let mut effects = NodeEffects::<KvStore>::new();
         // The disk image is only ever written by the node's own persist effects, which keep
         // it valid, so a start cannot fail.
@@ -141,7 +154,15 @@ impl ServerSetup {
         // A typed error means the node did not act on the input in full; it stays consistent
         // and whatever answer the protocol asks for is among the effects, so the model only
         // performs them. (Errors are the core's answer to untrusted input, not failures.)
-        let _ = next.node.step(input, &mut effects);
+        let observed = Observed::of(&input);
+        let result = next.node.step(input, &mut effects);
+        next.ghost.observe_features(
+            observed,
+            &result,
+            effects.as_slice(),
+            &before.node,
+            &next.node,
+        );
         let persisted = perform(&mut next, effects, o);
         next.ghost.observe_step(&before.node, &next.node);
         if persisted || next.ghost != before.ghost {
@@ -180,6 +201,12 @@ fn perform(state: &mut ServerState, effects: NodeEffects<KvStore>, o: &mut Out<R
                 client,
                 serial,
                 response,
+            } => o.send(client_actor(client), Msg::Reply { serial, response }),
+            Effect::ReadReply {
+                client,
+                serial,
+                response,
+                ..
             } => o.send(client_actor(client), Msg::Reply { serial, response }),
             Effect::PersistHardState { .. } | Effect::PersistEntries { .. } => {}
         }
