@@ -15,7 +15,7 @@
 //!     term: 2,
 //!     prev_log_index: 1,
 //!     prev_log_term: 1,
-//!     entries: vec![Entry::noop(2)],
+//!     entries: vec![Entry::noop(2)].into(),
 //!     leader_commit: 1,
 //! });
 //! assert_eq!(summary::raft_message(&ae), "AE t2 prev=1/1 [2/2:noop] c=1");
