@@ -38,8 +38,9 @@ pub enum RaftActor {
 #[allow(clippy::large_enum_variant)]
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ActorState {
-    /// A server.
-    Server(ServerState),
+    /// A server, shared with its hash computed once (see [`Shared`]): stateright hashes every
+    /// actor state of every generated state, twice.
+    Server(Shared<ServerState>),
     /// A client.
     Client(ClientState),
 }
@@ -71,7 +72,9 @@ impl Actor for RaftActor {
 
     fn on_start(&self, id: Id, storage: &Option<Shared<Stored>>, o: &mut Out<Self>) -> ActorState {
         match self {
-            RaftActor::Server(setup) => ActorState::Server(setup.start(id, storage, o)),
+            RaftActor::Server(setup) => {
+                ActorState::Server(Shared::new(setup.start(id, storage, o)))
+            }
             RaftActor::Client(setup) => ActorState::Client(setup.start(id, o)),
         }
     }
@@ -140,11 +143,11 @@ impl Rewrite<Id> for ActorState {
             ActorState::Server(s) => {
                 let mut disk = s.disk.clone();
                 disk.voted_for = disk.voted_for.map(|n| rewrite_node(plan, n));
-                ActorState::Server(ServerState {
+                ActorState::Server(Shared::new(ServerState {
                     node: s.node.map_node_ids(|n| rewrite_node(plan, n)),
                     disk,
                     ghost: s.ghost.map_node_ids(|n| rewrite_node(plan, n)),
-                })
+                }))
             }
             ActorState::Client(c) => {
                 let mut c = c.clone();

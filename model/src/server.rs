@@ -170,7 +170,7 @@ impl ServerSetup {
         let ActorState::Server(before) = state.as_ref() else {
             return;
         };
-        let mut next = before.clone();
+        let mut next = ServerState::clone(before);
         let mut effects = NodeEffects::<KvStore>::new();
         // A typed error means the node did not act on the input in full; it stays consistent
         // and whatever answer the protocol asks for is among the effects, so the model only
@@ -194,7 +194,7 @@ impl ServerSetup {
         }
         // Every step is taken as a step (the actor consumes the message), so the new state is
         // written without comparing it to the old one.
-        *state.to_mut() = ActorState::Server(next);
+        *state.to_mut() = ActorState::Server(Shared::new(next));
     }
 }
 

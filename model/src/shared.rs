@@ -30,11 +30,16 @@ pub struct Shared<T> {
     value: Arc<T>,
 }
 
-/// The hasher of the cached hashes: fixed seeds, so that hashes (and so stateright's
-/// fingerprints) are the same in every run and on every thread.
+/// The hasher of the cached hashes: the one stateright fingerprints with, with fixed seeds, so
+/// that hashes (and so fingerprints) are the same in every run and on every thread.
 fn hasher() -> impl Hasher {
-    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
-        .build_hasher()
+    ahash::RandomState::with_seeds(
+        0x5eed_0f5a_4ed0_0001,
+        0x5eed_0f5a_4ed0_0002,
+        0x5eed_0f5a_4ed0_0003,
+        0x5eed_0f5a_4ed0_0004,
+    )
+    .build_hasher()
 }
 
 impl<T: Hash> Shared<T> {
