@@ -11,6 +11,7 @@
 
 use clap::{Args, Parser, Subcommand};
 use refraft::Rule;
+use refraft_model::chooser::DeliveryFirst;
 use refraft_model::settings::Reads;
 use refraft_model::{Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::report::{ReportData, ReportDiscovery, Reporter};
@@ -216,6 +217,9 @@ struct SimulateArgs {
     /// Reduce by server symmetry.
     #[arg(long)]
     symmetry: bool,
+    /// Prefer deliveries: one choice in N goes to a timeout, crash or loss (0: uniform).
+    #[arg(long, default_value_t = 0)]
+    delivery_first: u64,
     /// Checker threads (more than one makes the run depend on thread timing).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -366,6 +370,18 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
         builder = builder.finish_when(HasDiscoveries::AnyFailures);
     }
     let start = Instant::now();
+    if args.delivery_first > 0 {
+        let chooser = DeliveryFirst {
+            other_one_in: args.delivery_first,
+        };
+        return finish(
+            builder.spawn_simulation(args.seed, chooser),
+            &settings,
+            start,
+            true,
+            args.write.as_deref(),
+        );
+    }
     finish(
         builder.spawn_simulation(args.seed, UniformChooser),
         &settings,
