@@ -30,7 +30,7 @@ fn entry(serial: u64, size: usize) -> Entry<Vec<u8>> {
         payload: Payload::Command {
             client: ClientId(1),
             serial,
-            command: vec![0xA5; size],
+            command: vec![0xA5; size].into(),
         },
     }
 }

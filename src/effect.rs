@@ -5,7 +5,7 @@
 
 use crate::client::ClientResponse;
 use crate::ids::{ClientId, Index, NodeId, Term};
-use crate::log::Entry;
+use crate::log::Entries;
 use crate::message::Message;
 use crate::read::ReadPath;
 use serde::{Deserialize, Serialize};
@@ -42,8 +42,8 @@ pub enum Effect<C, R> {
     PersistEntries {
         /// Where the replaced suffix starts.
         first_index: Index,
-        /// The new suffix.
-        entries: Vec<Entry<C>>,
+        /// The new suffix, shared with the messages that carry the same entries.
+        entries: Entries<C>,
     },
     /// Deliver `message` to server `to`.
     Send {

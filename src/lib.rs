@@ -63,7 +63,7 @@ pub use error::{StepError, TransferError};
 pub use ids::{ClientId, Index, NodeId, Term};
 pub use kv::{KvCommand, KvOutput, KvStore, ParseKvError};
 pub use leadership::Leadership;
-pub use log::{Entry, Log, Payload};
+pub use log::{Entries, Entry, Log, Payload};
 pub use message::{
     AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Heartbeat, HeartbeatResponse,
     Message, RequestVote, RequestVoteResponse, TimeoutNow,

@@ -6,6 +6,11 @@
 
 use crate::ids::{ClientId, Index, Term};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// A run of entries shared between the log, persist effects and messages: cloning it, or one
+/// of its entries, costs a reference count, never a copy of a command.
+pub type Entries<C> = Arc<[Entry<C>]>;
 
 /// What an entry carries.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -20,8 +25,9 @@ pub enum Payload<C> {
         client: ClientId,
         /// The client's serial number for this request; serials grow per client.
         serial: u64,
-        /// The command for the state machine.
-        command: C,
+        /// The command for the state machine, shared by every copy of the entry (the log, the
+        /// persist effect, each AppendEntries carrying it), so a copy costs a reference count.
+        command: Arc<C>,
     },
 }
 
@@ -121,6 +127,14 @@ impl<C> Log<C> {
     /// Appends one entry at `last_index() + 1`.
     pub fn append(&mut self, entry: Entry<C>) {
         self.entries.push(entry);
+    }
+
+    /// Appends `entries` at `last_index() + 1 ..`; each copy costs a reference count.
+    pub fn extend_from_slice(&mut self, entries: &[Entry<C>])
+    where
+        C: Clone,
+    {
+        self.entries.extend_from_slice(entries);
     }
 
     /// Removes the entries at `index` and after. Index 0 or 1 empties the log; an index past

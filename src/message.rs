@@ -2,7 +2,7 @@
 //! its own, so that a network may delay, drop, duplicate or reorder them independently.
 
 use crate::ids::{Index, NodeId, Term};
-use crate::log::Entry;
+use crate::log::Entries;
 use serde::{Deserialize, Serialize};
 
 /// A message between two servers. Every message carries the sender's `current_term` (§5.1).
@@ -114,8 +114,9 @@ pub struct AppendEntries<C> {
     pub prev_log_index: Index,
     /// Term of the entry at `prev_log_index`.
     pub prev_log_term: Term,
-    /// Entries to store at `prev_log_index + 1 ..` (empty for a heartbeat).
-    pub entries: Vec<Entry<C>>,
+    /// Entries to store at `prev_log_index + 1 ..` (empty for a heartbeat), shared with the
+    /// leader's persist effect and with the same request to other followers where they agree.
+    pub entries: Entries<C>,
     /// The leader's `commit_index`.
     pub leader_commit: Index,
 }

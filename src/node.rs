@@ -17,6 +17,7 @@ use crate::quorum::MatchTracker;
 use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// The effects buffer of a node running state machine `M`.
 pub type NodeEffects<M> = Effects<<M as StateMachine>::Command, <M as StateMachine>::Output>;
@@ -90,7 +91,9 @@ pub enum Role {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Node<M: StateMachine> {
-    pub(crate) config: Config,
+    /// Immutable for the node's life, so shared: cloning a node (as a model checker does at
+    /// every step) does not copy it.
+    pub(crate) config: Arc<Config>,
     pub(crate) durable: DurableState<M::Command>,
     pub(crate) role: Role,
     /// Figure 2: index of the highest log entry known to be committed. Volatile.
@@ -138,13 +141,13 @@ impl<M: StateMachine> Node<M> {
         out: &mut NodeEffects<M>,
     ) -> Result<Self, StartError> {
         config.validate().map_err(StartError::Config)?;
-        durable.validate().map_err(StartError::Durable)?;
+        durable.validate_for(&config).map_err(StartError::Durable)?;
         out.push(Effect::SetTimer {
             timer: Timer::Election,
             after: config.election_timeout(),
         });
         Ok(Node {
-            config,
+            config: Arc::new(config),
             durable,
             role: Role::Follower { leader: None },
             commit_index: 0,
@@ -181,6 +184,14 @@ impl<M: StateMachine> Node<M> {
     ) -> Result<(), StepError> {
         if !self.config.is_peer(from) {
             return Err(StepError::UnknownPeer(from));
+        }
+        // Terms 0 and u64::MAX are refused before they are adopted: no correct server sends
+        // them, a vote in term 0 would not survive a restart (`DurableState::validate`), and
+        // `current_term + 1` (§5.2) must never overflow into a lower term.
+        if message.term() == 0 || message.term() == Term::MAX {
+            return Err(StepError::TermOutOfRange {
+                term: message.term(),
+            });
         }
         match &message {
             // Dissertation §9.6: a pre-vote's term is the one its sender would stand in; it is
@@ -229,11 +240,10 @@ impl<M: StateMachine> Node<M> {
                 Role::Follower { .. } | Role::PreCandidate { .. } | Role::Candidate { .. },
             ) => {
                 if self.config.pre_vote {
-                    self.start_pre_vote(out);
+                    self.start_pre_vote(out)
                 } else {
-                    self.start_election(false, out);
+                    self.start_election(false, out)
                 }
-                Ok(())
             }
             (Timer::QuorumCheck, Role::Leader { .. }) => {
                 self.handle_quorum_check(out);
@@ -330,7 +340,7 @@ impl<M: StateMachine> Node<M> {
             Payload::Command {
                 client,
                 serial,
-                command,
+                command: Arc::new(command),
             },
             out,
         );
@@ -430,7 +440,7 @@ impl<M: StateMachine> Node<M> {
         let first_index = self.durable.log.last_index() + 1;
         out.push(Effect::PersistEntries {
             first_index,
-            entries: vec![entry.clone()],
+            entries: Arc::new([entry.clone()]),
         });
         self.durable.log.append(entry);
     }
@@ -604,7 +614,7 @@ impl<M: StateMachine> Node<M> {
     /// (for the model checker's symmetry reduction).
     pub fn map_node_ids(&self, f: impl Fn(NodeId) -> NodeId) -> Self {
         let mut n = self.clone();
-        n.config = self.config.map_node_ids(&f);
+        n.config = Arc::new(self.config.map_node_ids(&f));
         n.durable.voted_for = self.durable.voted_for.map(&f);
         n.lead = self.lead.map_node_ids(&f);
         n.role = match &self.role {

@@ -18,14 +18,23 @@ use std::collections::BTreeSet;
 
 impl<M: StateMachine> Node<M> {
     /// §9.6: become a pre-candidate and ask every peer for a pre-vote; nothing is persisted.
-    pub(crate) fn start_pre_vote(&mut self, out: &mut NodeEffects<M>) {
+    pub(crate) fn start_pre_vote(&mut self, out: &mut NodeEffects<M>) -> Result<(), StepError> {
+        // As in `start_election`: a term that cannot be incremented is never stood in.
+        let term = self.durable.current_term;
+        if term
+            .checked_add(1)
+            .map_or(true, |next| next == crate::ids::Term::MAX)
+        {
+            return Err(StepError::TermOutOfRange {
+                term: term.saturating_add(1),
+            });
+        }
         self.role = Role::PreCandidate {
             votes: BTreeSet::from([self.id()]),
         };
         self.reset_election_timer(out);
         if self.config.quorum() == 1 {
-            self.start_election(false, out);
-            return;
+            return self.start_election(false, out);
         }
         let request = RequestVote {
             term: self.durable.current_term + 1,
@@ -39,6 +48,7 @@ impl<M: StateMachine> Node<M> {
                 message: Message::PreVote(request.clone()),
             });
         }
+        Ok(())
     }
 
     /// §4.2.3: the leader this follower heard from within its election timeout, when
@@ -121,7 +131,7 @@ impl<M: StateMachine> Node<M> {
         if response.vote_granted {
             votes.insert(from);
             if votes.len() >= self.config.quorum() {
-                self.start_election(false, out);
+                self.start_election(false, out)?;
             }
         }
         Ok(())

@@ -4,6 +4,7 @@ use crate::config::Rule;
 use crate::effect::Effect;
 use crate::error::StepError;
 use crate::ids::{Index, NodeId};
+use crate::log::Entries;
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Message};
 use crate::node::{Node, NodeEffects, Role};
 use crate::quorum::{majority_index, MatchTracker};
@@ -30,7 +31,7 @@ impl<M: StateMachine> Node<M> {
         let prev_log_term = log.term_at(prev_log_index).unwrap_or(0);
         let entries = log
             .entries_from(prev_log_index + 1, self.config.max_entries_per_append)
-            .to_vec();
+            .into();
         out.push(Effect::Send {
             to: peer,
             message: Message::AppendEntries(AppendEntries {
@@ -89,7 +90,7 @@ impl<M: StateMachine> Node<M> {
 
         // Untrusted input: a leader's log never has decreasing terms, nor terms above its own.
         let mut prev_term = request.prev_log_term;
-        for e in &request.entries {
+        for e in request.entries.iter() {
             if e.term < prev_term || e.term > request.term {
                 return Err(StepError::MalformedEntries);
             }
@@ -142,16 +143,19 @@ impl<M: StateMachine> Node<M> {
                     commit_index: self.commit_index,
                 });
             }
-            let suffix = request.entries[i..].to_vec();
+            // The persist effect shares the request's entries when it keeps all of them.
+            let suffix: Entries<M::Command> = if i == 0 {
+                request.entries.clone()
+            } else {
+                request.entries[i..].into()
+            };
             if index <= log.last_index() || !suffix.is_empty() {
+                self.durable.log.truncate_from(index);
+                self.durable.log.extend_from_slice(&suffix);
                 out.push(Effect::PersistEntries {
                     first_index: index,
-                    entries: suffix.clone(),
+                    entries: suffix,
                 });
-                self.durable.log.truncate_from(index);
-                for e in suffix {
-                    self.durable.log.append(e);
-                }
             }
         }
 

@@ -93,7 +93,6 @@ impl<M: StateMachine> Node<M> {
         if matches!(self.role, Role::Leader { .. }) {
             return Err(StepError::SecondLeader(from));
         }
-        self.start_election(true, out);
-        Ok(())
+        self.start_election(true, out)
     }
 }

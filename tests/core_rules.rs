@@ -74,7 +74,7 @@ fn append(
         term,
         prev_log_index,
         prev_log_term,
-        entries: entries(terms),
+        entries: entries(terms).into(),
         leader_commit,
     })
 }
@@ -419,7 +419,7 @@ fn follower_truncates_conflicting_suffix_only() {
     assert_eq!(append_reply(&out), AppendResult::Success { match_index: 3 });
     assert!(out.as_slice().contains(&Effect::PersistEntries {
         first_index: 3,
-        entries: entries(&[3])
+        entries: entries(&[3]).into()
     }));
 }
 
@@ -688,14 +688,15 @@ fn retried_request_is_applied_once() {
             command: KvCommand::Set {
                 key: "x".into(),
                 value: value.into(),
-            },
+            }
+            .into(),
         },
     };
     let request = Message::AppendEntries(AppendEntries {
         term: 1,
         prev_log_index: 0,
         prev_log_term: 0,
-        entries: vec![set("1"), set("1")],
+        entries: vec![set("1"), set("1")].into(),
         leader_commit: 2,
     });
     node.step(msg(1, request), &mut out).unwrap();

@@ -23,7 +23,7 @@ fn make(index: Index, term: Term, id: u64) -> E {
         payload: Payload::Command {
             client: ClientId(0),
             serial: index,
-            command: id,
+            command: id.into(),
         },
     }
 }

@@ -37,7 +37,7 @@ fn one(sim: &mut Simulation, command: KvCommand, expected: usize) -> Result<Inde
     let index = sim.commit_command(command.clone(), Duration::from_secs(10))?;
     let entry = sim.wait_applied(index, expected, Duration::from_secs(2))?;
     match entry.payload {
-        refraft::Payload::Command { command: c, .. } if c == command => Ok(index),
+        refraft::Payload::Command { command: c, .. } if *c == command => Ok(index),
         other => Err(sim.fail(format!("index {index} holds {other:?}, not {command:?}"))),
     }
 }
@@ -306,7 +306,7 @@ fn concurrent_starts(seed: u64) -> Result<(), SimError> {
                 return Err(sim.fail(format!("index {index} not applied by all")));
             }
             let entry = sim.applied_entry(index).expect("applied").clone();
-            if !matches!(&entry.payload, refraft::Payload::Command { command, .. } if *command == cmd(value))
+            if !matches!(&entry.payload, refraft::Payload::Command { command, .. } if **command == cmd(value))
             {
                 if sim.checker().elections().keys().any(|&t| t > term) {
                     continue 'attempt;

@@ -251,7 +251,7 @@ fn run_old_messages_ignored(seed: u64) -> Result<(), SimError> {
         term: 2,
         prev_log_index: 2,
         prev_log_term: 2,
-        entries: vec![Entry::noop(2)],
+        entries: vec![Entry::noop(2)].into(),
         leader_commit: 2,
     });
     let verdict = sim.inject(NodeId(2), NodeId(1), old)?;

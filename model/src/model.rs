@@ -11,7 +11,7 @@ use crate::server::{ServerSetup, ServerState};
 use crate::settings::{NetworkKind, Reads, Settings};
 use refraft::{ReadMode, Timer};
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network};
-use stateright::{Model, Path, Property};
+use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 
 /// A state of the whole system: every actor's state, the network, timers, crash flags, storage
 /// and the client history.
@@ -34,6 +34,7 @@ pub struct RaftModel {
     /// The bounds and switches.
     pub settings: Settings,
     inner: ActorModel<RaftActor, Settings, History>,
+    prune_stutter: bool,
 }
 
 impl RaftModel {
@@ -76,7 +77,67 @@ impl RaftModel {
             .max_crashes(settings.max_crashes)
             .record_msg_out(History::on_send)
             .record_msg_in(History::on_receive);
-        Ok(RaftModel { settings, inner })
+        Ok(RaftModel {
+            settings,
+            inner,
+            prune_stutter: false,
+        })
+    }
+
+    /// With `on`, a step that leaves the whole state unchanged (a duplicate delivery the node
+    /// ignores, a timer that re-sends what is in flight already) is no transition at all, rather
+    /// than a transition back to the same state. Exhaustive searches (DFS, BFS) explore the same
+    /// states either way, and skip the work of rewriting and hashing the copy; the liveness
+    /// scheduler (`stable`) is exempt, because stateright's DFS treats a state without
+    /// successors as terminal for `eventually`. Off by default: stateright's simulation checker
+    /// rebuilds its paths wrongly through steps that are no transition.
+    ///
+    /// ```
+    /// use refraft_model::{RaftModel, Settings};
+    /// use stateright::{Checker, Model};
+    /// let s = Settings { max_term: 1, max_crashes: 0, ..Settings::default() };
+    /// let plain = RaftModel::new(s.clone()).unwrap().checker().spawn_dfs().join();
+    /// let pruned = RaftModel::new(s).unwrap().with_stutter_pruning(true).checker().spawn_dfs().join();
+    /// assert_eq!(plain.unique_state_count(), pruned.unique_state_count());
+    /// assert!(pruned.state_count() < plain.state_count());
+    /// ```
+    pub fn with_stutter_pruning(mut self, on: bool) -> Self {
+        self.prune_stutter = on && !self.settings.stable;
+        self
+    }
+
+    /// The representative of `state`'s class under server symmetry, for
+    /// `CheckerBuilder::symmetry_fn`: servers sorted by their state (see `ServerState`'s order),
+    /// every server id rewritten to match; clients stay in place. A state whose servers are in
+    /// order already is its own representative and is only cloned (its actor states and
+    /// messages are shared, so that costs no deep copy); stateright's built-in `symmetry()`
+    /// rewrites every actor state and message of every state.
+    ///
+    /// ```
+    /// use refraft_model::{RaftModel, Settings};
+    /// use stateright::{Checker, Model};
+    /// let model = RaftModel::new(Settings { max_term: 1, max_crashes: 0, ..Settings::default() }).unwrap();
+    /// let init = &model.init_states()[0];
+    /// assert!(RaftModel::representative(init) == *init);
+    /// let checker = model.checker().symmetry_fn(RaftModel::representative).spawn_dfs().join();
+    /// checker.assert_properties();
+    /// ```
+    pub fn representative(state: &State) -> State {
+        let plan = RewritePlan::<Id, _>::from_values_to_sort(&state.actor_states);
+        let identity =
+            (0..state.actor_states.len()).all(|i| usize::from(plan.rewrite(&Id::from(i))) == i);
+        if identity {
+            return state.clone();
+        }
+        State {
+            actor_states: plan.reindex(&state.actor_states),
+            network: state.network.rewrite(&plan),
+            timers_set: plan.reindex(&state.timers_set),
+            random_choices: plan.reindex(&state.random_choices),
+            crashed: plan.reindex(&state.crashed),
+            actor_storages: plan.reindex(&state.actor_storages),
+            history: state.history.rewrite(&plan),
+        }
     }
 
     /// The servers of `state`, with whether each is crashed. A crashed server's last state stays
@@ -147,6 +208,26 @@ impl RaftModel {
     }
 }
 
+/// Whether a step from `last` to `next` changed nothing. Cheaper than `==`: an actor state the
+/// step did not touch is the same allocation (`Arc` equality compares pointers first), and on
+/// the duplicating network a step only adds messages (a delivered message stays; a `Drop`
+/// removes one), so the network is unchanged exactly when its size is.
+fn unchanged(last: &State, next: &State) -> bool {
+    let network_same = match (&last.network, &next.network) {
+        (Network::UnorderedDuplicating(a, _), Network::UnorderedDuplicating(b, _)) => {
+            a.len() == b.len()
+        }
+        (a, b) => a == b,
+    };
+    network_same
+        && last.crashed == next.crashed
+        && last.actor_states == next.actor_states
+        && last.timers_set == next.timers_set
+        && last.actor_storages == next.actor_storages
+        && last.random_choices == next.random_choices
+        && last.history == next.history
+}
+
 impl Model for RaftModel {
     type State = State;
     type Action = Action;
@@ -191,15 +272,31 @@ impl Model for RaftModel {
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
-        self.inner.next_state(last, action).map(Self::normalize)
+        let next = Self::normalize(self.inner.next_state(last, action)?);
+        if self.prune_stutter && unchanged(last, &next) {
+            return None;
+        }
+        Some(next)
     }
 
     fn format_action(&self, action: &Action) -> String {
-        self.inner.format_action(action)
+        crate::summary::action(self, action)
     }
 
+    /// The explorer shows this for each step (its "Complete State" box shows the full dump):
+    /// the properties violated at the resulting state, evaluated on it, then one line per actor
+    /// (changed ones marked, with what they were) and the messages in flight.
     fn format_step(&self, last: &State, action: Action) -> Option<String> {
-        self.inner.format_step(last, action)
+        let detail = self.inner.format_step(last, action.clone());
+        let next = self.next_state(last, action)?;
+        let mut view = crate::summary::state_view(self, Some(last), &next);
+        // The stepped actor's commands (the full states are in the "Complete State" view).
+        if let Some(out) = detail.as_deref().and_then(|d| d.lines().next()) {
+            view.push('\n');
+            view.push_str(out);
+            view.push('\n');
+        }
+        Some(view)
     }
 
     fn as_svg(&self, path: Path<State, Action>) -> Option<String> {

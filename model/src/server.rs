@@ -7,6 +7,7 @@ use crate::actor::{ActorState, ModelTimer, RaftActor};
 use crate::ghost::{Ghost, Observed};
 use crate::ids::{client_actor, node_id, server_id};
 use crate::msg::Msg;
+use crate::shared::Shared;
 use refraft::{
     Config, DurableState, Effect, Input, KvCommand, KvStore, Node, NodeEffects, NodeId, ReadMode,
     Role, Rule,
@@ -108,7 +109,12 @@ impl ServerSetup {
     }
 
     /// Starts server `id`, or restarts it from `stored` (Figure 2: only durable state survives).
-    pub fn start(&self, id: Id, stored: &Option<Stored>, o: &mut Out<RaftActor>) -> ServerState {
+    pub fn start(
+        &self,
+        id: Id,
+        stored: &Option<Shared<Stored>>,
+        o: &mut Out<RaftActor>,
+    ) -> ServerState {
         let (disk, mut ghost) = match stored {
             Some(s) => (s.durable.clone(), s.ghost.clone()),
             None => (DurableState::default(), Ghost::default()),
@@ -160,10 +166,10 @@ impl ServerSetup {
         let persisted = perform(&mut next, effects, o);
         next.ghost.observe_step(&before.node, &next.node);
         if persisted || next.ghost != before.ghost {
-            o.save(Stored {
+            o.save(Shared::new(Stored {
                 durable: next.disk.clone(),
                 ghost: next.ghost.clone(),
-            });
+            }));
         }
         // Every step is taken as a step (the actor consumes the message), so the new state is
         // written without comparing it to the old one.
@@ -180,7 +186,7 @@ fn perform(state: &mut ServerState, effects: NodeEffects<KvStore>, o: &mut Out<R
             continue;
         }
         match effect {
-            Effect::Send { to, message } => o.send(server_id(to), Msg::Raft(message)),
+            Effect::Send { to, message } => o.send(server_id(to), Msg::raft(message)),
             Effect::SetTimer { timer, .. } => {
                 o.set_timer(ModelTimer::Server(timer), model_timeout())
             }

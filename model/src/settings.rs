@@ -7,7 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How the network treats messages (stateright's three network kinds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Serialized by its command-line name (see `spelling`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkKind {
     /// Any message may be delivered at any time, any number of times: reordering and
     /// duplication. A message is never removed (stateright's `UnorderedDuplicating`).
@@ -109,6 +110,7 @@ pub struct Settings {
     /// shows it can fail.
     pub stable: bool,
     /// A protocol rule switched off, to show that the checker finds what it guards.
+    #[serde(with = "crate::spelling::rule")]
     pub broken_rule: Option<Rule>,
     /// PreVote (dissertation §9.6, `Config::pre_vote`). Off in the model unless asked for, so
     /// that the configurations measured without it keep their state counts.
