@@ -16,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod actor;
+pub mod chooser;
 pub mod client;
 pub mod counterexample;
 pub mod diagram;

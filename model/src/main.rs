@@ -13,6 +13,7 @@ mod cli;
 
 use clap::{Args, Parser, Subcommand};
 use refraft::Rule;
+use refraft_model::chooser::DeliveryFirst;
 use refraft_model::counterexample::first_discovery;
 use refraft_model::settings::Reads;
 use refraft_model::{report, Counterexample, NetworkKind, RaftModel, Settings};
@@ -255,6 +256,9 @@ struct SimulateArgs {
     /// Reduce by server symmetry.
     #[arg(long)]
     symmetry: bool,
+    /// Prefer deliveries: one choice in N goes to a timeout, crash or loss (0: uniform).
+    #[arg(long, default_value_t = 0)]
+    delivery_first: u64,
     /// Checker threads (more than one makes the run depend on thread timing).
     #[arg(long, default_value_t = 1)]
     threads: usize,
@@ -393,6 +397,18 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     }
     if args.first_violation {
         builder = builder.finish_when(HasDiscoveries::AnyFailures);
+    }
+    if args.delivery_first > 0 {
+        let chooser = DeliveryFirst {
+            other_one_in: args.delivery_first,
+        };
+        return finish(
+            builder.spawn_simulation(args.seed, chooser),
+            &settings,
+            model_flags("simulate"),
+            true,
+            args.write.as_deref(),
+        );
     }
     finish(
         builder.spawn_simulation(args.seed, UniformChooser),

@@ -5,7 +5,9 @@
 mod support;
 
 use refraft::Rule;
+use refraft_model::chooser::DeliveryFirst;
 use refraft_model::properties::*;
+use refraft_model::settings::Reads;
 use refraft_model::{Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::{Checker, HasDiscoveries, Model, UniformChooser};
 
@@ -15,6 +17,9 @@ enum Search {
     Bfs,
     /// Random walks with this seed, one thread (deterministic), for paths too deep for BFS.
     Simulation(u64),
+    /// Random walks that prefer deliveries (one choice in `.1` is another action), depth 60,
+    /// as `refraft-model simulate --delivery-first N --depth 60 --seed S` runs them.
+    Biased(u64, u64),
 }
 
 /// Searches `settings` with rule `rule` off until `property` is violated; returns the path as a
@@ -49,6 +54,16 @@ fn counterexample(
                 .target_max_depth(80)
                 .target_state_count(100_000_000)
                 .spawn_simulation(seed, UniformChooser)
+                .join();
+            (c.discovery(property), c.unique_state_count())
+        }
+        Search::Biased(seed, other_one_in) => {
+            let c = model
+                .checker()
+                .finish_when(stop)
+                .target_max_depth(60)
+                .target_state_count(20_000_000)
+                .spawn_simulation(seed, DeliveryFirst { other_one_in })
                 .join();
             (c.discovery(property), c.unique_state_count())
         }
@@ -361,4 +376,52 @@ fn commit_min_last_new_is_not_load_bearing_for_this_leader() {
         assert!(!run.found(p), "commit-min-last-new off: {p} violated");
     }
     assert!(run.unique > 10_000, "only {} states", run.unique);
+}
+
+#[test]
+fn prevote_keeps_term_guards_stable_leader() {
+    // Dissertation §9.6: a voter that adopts a pre-vote's term raises a term nobody was elected
+    // in; the next message it sends makes the leader of the lower term step down.
+    let settings = Settings {
+        pre_vote: true,
+        ..small(3, 0, 2)
+    };
+    counterexample(Rule::PreVoteKeepsTerm, settings, NOT_DISRUPTED, Search::Bfs);
+}
+
+/// One client writing then reading (`SET x=1`, `GET x`), the read without a log entry; each new
+/// request goes to the server after the one that answered the last.
+fn reads(reads: Reads) -> Settings {
+    Settings {
+        requests: 2,
+        reads,
+        check_quorum: reads == Reads::Lease,
+        network: NetworkKind::Reordering,
+        max_in_flight: Some(12),
+        ..small(3, 1, 2)
+    }
+}
+
+#[test]
+fn read_after_own_term_commit_guards_linearizability() {
+    // Dissertation §6.4 step 1: a new leader takes its commit index as the read index before
+    // committing its no-op, missing the write its predecessor committed and acknowledged.
+    counterexample(
+        Rule::ReadAfterOwnTermCommit,
+        reads(Reads::ReadIndex),
+        LINEARIZABLE,
+        Search::Biased(1, 6),
+    );
+}
+
+#[test]
+fn read_index_quorum_round_guards_linearizability() {
+    // Dissertation §6.4 step 3: a leader deposed without knowing it serves a read without a
+    // heartbeat round, missing the write its successor committed and acknowledged.
+    counterexample(
+        Rule::ReadIndexQuorumRound,
+        reads(Reads::ReadIndex),
+        LINEARIZABLE,
+        Search::Biased(4, 6),
+    );
 }
