@@ -29,6 +29,10 @@ pub struct Config {
     pub heartbeat_interval: Duration,
     /// The most entries one AppendEntries carries.
     pub max_entries_per_append: usize,
+    /// The most AppendEntries a leader leaves unanswered per follower in the Replicate state
+    /// (dissertation §10.2; raft-rs's `max_inflight_msgs`). In Probe it is one.
+    #[serde(default = "default_window")]
+    pub max_in_flight_appends: usize,
     #[cfg(feature = "rule-switches")]
     #[serde(default)]
     broken_rule: Option<Rule>,
@@ -47,6 +51,12 @@ pub enum ConfigError {
     BadTimers,
     /// `max_entries_per_append` is 0.
     ZeroBatch,
+    /// `max_in_flight_appends` is 0.
+    ZeroWindow,
+}
+
+fn default_window() -> usize {
+    16
 }
 
 impl fmt::Display for ConfigError {
@@ -60,6 +70,7 @@ impl fmt::Display for ConfigError {
                 "the election timeout range is empty or not longer than the heartbeat interval"
             ),
             ConfigError::ZeroBatch => write!(f, "max_entries_per_append must be at least 1"),
+            ConfigError::ZeroWindow => write!(f, "max_in_flight_appends must be at least 1"),
         }
     }
 }
@@ -87,6 +98,7 @@ impl Config {
             election_timeout_max: Duration::from_millis(300),
             heartbeat_interval: Duration::from_millis(50),
             max_entries_per_append: 64,
+            max_in_flight_appends: default_window(),
             #[cfg(feature = "rule-switches")]
             broken_rule: None,
         })
@@ -101,6 +113,9 @@ impl Config {
         }
         if self.max_entries_per_append == 0 {
             return Err(ConfigError::ZeroBatch);
+        }
+        if self.max_in_flight_appends == 0 {
+            return Err(ConfigError::ZeroWindow);
         }
         Ok(())
     }
@@ -195,17 +210,25 @@ pub enum Rule {
     TruncateOnlyOnConflict,
     /// Figure 2: a follower sets `commit_index = min(leader_commit, index of last new entry)`.
     CommitMinLastNew,
+    /// Dissertation §10.2: a rejection sends the leader back to probing one AppendEntries at a
+    /// time, forgetting the window sent from the failed guess.
+    ProbeOnReject,
+    /// Dissertation §10.2: an optimistic send moves `next_index` just past the entries sent,
+    /// never past the leader's last index + 1.
+    NextIndexBound,
 }
 
 impl Rule {
     /// Every rule, in a fixed order.
-    pub const ALL: [Rule; 6] = [
+    pub const ALL: &'static [Rule] = &[
         Rule::PersistVote,
         Rule::VoteOncePerTerm,
         Rule::ElectionRestriction,
         Rule::CurrentTermCommit,
         Rule::TruncateOnlyOnConflict,
         Rule::CommitMinLastNew,
+        Rule::ProbeOnReject,
+        Rule::NextIndexBound,
     ];
 
     /// The rule's name on a command line.
@@ -217,6 +240,8 @@ impl Rule {
             Rule::CurrentTermCommit => "current-term-commit",
             Rule::TruncateOnlyOnConflict => "truncate-only-on-conflict",
             Rule::CommitMinLastNew => "commit-min-last-new",
+            Rule::ProbeOnReject => "probe-on-reject",
+            Rule::NextIndexBound => "next-index-bound",
         }
     }
 }
@@ -244,7 +269,8 @@ impl FromStr for Rule {
     type Err = UnknownRule;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Rule::ALL
-            .into_iter()
+            .iter()
+            .copied()
             .find(|r| r.name() == s)
             .ok_or_else(|| UnknownRule(s.to_string()))
     }

@@ -39,6 +39,7 @@ mod log;
 pub mod log_store;
 mod message;
 mod node;
+mod progress;
 pub mod quorum;
 mod replication;
 pub mod sim;
@@ -56,5 +57,6 @@ pub use message::{
     AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Message, RequestVote,
     RequestVoteResponse,
 };
-pub use node::{Input, Node, NodeEffects, Progress, Role, StartError};
+pub use node::{Input, Node, NodeEffects, Role, StartError};
+pub use progress::{Flow, InFlight, Progress};
 pub use state_machine::{Session, SessionCheck, SessionMachine, StateMachine};

@@ -9,9 +9,11 @@ use crate::config::Config;
 use crate::durable::{DurableError, DurableState};
 use crate::effect::{Effect, Effects, Timer};
 use crate::error::StepError;
+use crate::ids::ClientId;
 use crate::ids::{Index, NodeId, Term};
-use crate::log::{Entry, Log, Payload};
+use crate::log::{Entries, Entry, Log, Payload};
 use crate::message::Message;
+use crate::progress::Progress;
 use crate::quorum::MatchTracker;
 use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
 use serde::{Deserialize, Serialize};
@@ -35,15 +37,10 @@ pub enum Input<C> {
     Timeout(Timer),
     /// A client asks the node to run a command.
     ClientRequest(ClientRequest<C>),
-}
-
-/// What a leader knows of one follower (Figure 2, "volatile state on leaders").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Progress {
-    /// The index of the next entry to send to that server.
-    pub next_index: Index,
-    /// The highest index known to be replicated on that server. It only grows.
-    pub match_index: Index,
+    /// Client requests that arrived together (one read from a socket, say): the leader appends
+    /// them all, persists them in one effect and sends them in one AppendEntries per follower
+    /// (dissertation §10.2, batching).
+    ClientRequests(Vec<ClientRequest<C>>),
 }
 
 /// A server's role (§5.1) with the volatile state that only that role keeps.
@@ -92,6 +89,10 @@ pub struct Node<M: StateMachine> {
     /// that an acknowledgement recomputes the commit index without a sort (§5.3, §5.4.2).
     /// Empty in any other role. Derived from `progress`, so it adds no distinct states.
     pub(crate) match_tracker: MatchTracker,
+    /// While leading: the uncommitted client entries of the log, by (client, serial), so that
+    /// a retry of a pending request is found without scanning the log (dissertation §6.3).
+    /// Empty in any other role. Derived from the log and `commit_index`: no distinct states.
+    pub(crate) pending: BTreeMap<(ClientId, u64), Index>,
 }
 
 /// Why a node cannot start.
@@ -138,6 +139,7 @@ impl<M: StateMachine> Node<M> {
             last_applied: 0,
             machine: SessionMachine::new(machine),
             match_tracker: MatchTracker::default(),
+            pending: BTreeMap::new(),
         })
     }
 
@@ -151,6 +153,7 @@ impl<M: StateMachine> Node<M> {
             Input::Message { from, message } => self.handle_message(from, message, out),
             Input::Timeout(timer) => self.handle_timeout(timer, out),
             Input::ClientRequest(request) => self.handle_client_request(request, out),
+            Input::ClientRequests(requests) => self.handle_client_requests(requests, out),
         }
     }
 
@@ -189,7 +192,7 @@ impl<M: StateMachine> Node<M> {
             }
             (Timer::Heartbeat, Role::Leader { .. }) => {
                 // §5.2: leaders send periodic heartbeats to maintain their authority.
-                self.broadcast_append_entries(out);
+                self.heartbeat(out);
                 out.push(Effect::SetTimer {
                     timer: Timer::Heartbeat,
                     after: self.config.heartbeat(),
@@ -206,6 +209,34 @@ impl<M: StateMachine> Node<M> {
         request: ClientRequest<M::Command>,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
+        let mut batch = Vec::with_capacity(1);
+        self.propose(request, &mut batch, out);
+        self.replicate_proposals(batch, out);
+        Ok(())
+    }
+
+    /// Handles client requests that arrived together: as many single requests, but persisted
+    /// in one effect and sent in one AppendEntries per follower (dissertation §10.2).
+    pub fn handle_client_requests(
+        &mut self,
+        requests: Vec<ClientRequest<M::Command>>,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
+        let mut batch = Vec::with_capacity(requests.len());
+        for request in requests {
+            self.propose(request, &mut batch, out);
+        }
+        self.replicate_proposals(batch, out);
+        Ok(())
+    }
+
+    /// Answers `request` at once or adds its entry to `batch` (appended at the log's end).
+    fn propose(
+        &mut self,
+        request: ClientRequest<M::Command>,
+        batch: &mut Vec<Entry<M::Command>>,
+        out: &mut NodeEffects<M>,
+    ) {
         let ClientRequest {
             client,
             serial,
@@ -221,7 +252,7 @@ impl<M: StateMachine> Node<M> {
                     leader_hint: self.leader_hint(),
                 },
             });
-            return Ok(());
+            return;
         }
         // Dissertation §6.3: a request already applied is answered from the session table,
         // never applied twice.
@@ -233,7 +264,7 @@ impl<M: StateMachine> Node<M> {
                     serial,
                     response,
                 });
-                return Ok(());
+                return;
             }
             SessionCheck::Expired => {
                 out.push(Effect::Reply {
@@ -241,33 +272,42 @@ impl<M: StateMachine> Node<M> {
                     serial,
                     response: ClientResponse::SessionExpired,
                 });
-                return Ok(());
+                return;
             }
             SessionCheck::New => {}
         }
         // A retry of a request that is already in the uncommitted tail waits for that entry.
-        let pending = self
-            .durable
-            .log
-            .entries_from(self.commit_index + 1, usize::MAX)
-            .iter()
-            .any(|e| matches!(&e.payload, Payload::Command { client: c, serial: s, .. } if *c == client && *s == serial));
-        if pending {
-            return Ok(());
+        let index = self.durable.log.last_index() + batch.len() as Index + 1;
+        if self.pending.contains_key(&(client, serial)) {
+            return;
         }
-        // §5.3: the leader appends the command to its log as a new entry, then issues
-        // AppendEntries to each of the other servers.
-        self.append_as_leader(
-            Payload::Command {
+        self.pending.insert((client, serial), index);
+        // §5.3: the leader appends the command to its log as a new entry.
+        batch.push(Entry {
+            term: self.durable.current_term,
+            payload: Payload::Command {
                 client,
                 serial,
                 command: Arc::new(command),
             },
-            out,
-        );
-        self.broadcast_append_entries(out);
+        });
+    }
+
+    /// §5.3: appends `batch` to the leader's log, persists it in one effect, then issues
+    /// AppendEntries to each of the other servers (sharing the entries with the effect).
+    fn replicate_proposals(&mut self, batch: Vec<Entry<M::Command>>, out: &mut NodeEffects<M>) {
+        if batch.is_empty() {
+            return;
+        }
+        let entries: Entries<M::Command> = batch.into();
+        let first_index = self.durable.log.last_index() + 1;
+        self.durable.log.extend_from_slice(&entries);
+        out.push(Effect::PersistEntries {
+            first_index,
+            entries: entries.clone(),
+        });
+        self.replicate(Some((first_index, entries)), out);
         self.advance_leader_commit(out);
-        Ok(())
     }
 
     // ----- role transitions -----
@@ -293,8 +333,10 @@ impl<M: StateMachine> Node<M> {
             self.reset_election_timer(out);
         }
         self.role = Role::Follower { leader };
-        // Only a leader tracks match indexes; dropping them keeps equal followers equal.
+        // Only a leader tracks match indexes and pending requests; dropping them keeps equal
+        // followers equal.
         self.match_tracker = MatchTracker::default();
+        self.pending.clear();
     }
 
     /// §5.2, §8: a new leader initializes `next_index` to its last index + 1 and `match_index`
@@ -304,23 +346,29 @@ impl<M: StateMachine> Node<M> {
         let progress = self
             .config
             .peers()
-            .map(|p| {
-                (
-                    p,
-                    Progress {
-                        next_index,
-                        match_index: 0,
-                    },
-                )
-            })
+            .map(|p| (p, Progress::new(next_index)))
             .collect();
         self.role = Role::Leader { progress };
+        // The uncommitted client entries of earlier terms, so that their retries wait for them.
+        self.pending.clear();
+        for (k, e) in self
+            .durable
+            .log
+            .entries_from(self.commit_index + 1, usize::MAX)
+            .iter()
+            .enumerate()
+        {
+            if let Payload::Command { client, serial, .. } = e.payload {
+                self.pending
+                    .insert((client, serial), self.commit_index + 1 + k as Index);
+            }
+        }
         self.match_tracker = MatchTracker::new(self.config.peers().count());
         out.push(Effect::CancelTimer {
             timer: Timer::Election,
         });
         self.append_as_leader(Payload::Noop, out);
-        self.broadcast_append_entries(out);
+        self.replicate(None, out);
         out.push(Effect::SetTimer {
             timer: Timer::Heartbeat,
             after: self.config.heartbeat(),
@@ -377,6 +425,13 @@ impl<M: StateMachine> Node<M> {
                 break;
             };
             let term = entry.term;
+            if let (Payload::Command { client, serial, .. }, Role::Leader { .. }) =
+                (&entry.payload, &self.role)
+            {
+                if self.pending.get(&(*client, *serial)) == Some(&index) {
+                    self.pending.remove(&(*client, *serial));
+                }
+            }
             let (output, reply) = match &entry.payload {
                 Payload::Noop => (None, None),
                 Payload::Command {
@@ -488,9 +543,9 @@ impl<M: StateMachine> Node<M> {
     }
 
     /// The replication progress of `peer`, when this node leads.
-    pub fn progress(&self, peer: NodeId) -> Option<Progress> {
+    pub fn progress(&self, peer: NodeId) -> Option<&Progress> {
         match &self.role {
-            Role::Leader { progress } => progress.get(&peer).copied(),
+            Role::Leader { progress } => progress.get(&peer),
             _ => None,
         }
     }
@@ -509,7 +564,7 @@ impl<M: StateMachine> Node<M> {
                 votes: votes.iter().map(|&v| f(v)).collect(),
             },
             Role::Leader { progress } => Role::Leader {
-                progress: progress.iter().map(|(&p, &pr)| (f(p), pr)).collect(),
+                progress: progress.iter().map(|(&p, pr)| (f(p), pr.clone())).collect(),
             },
         };
         n

@@ -18,6 +18,7 @@
 pub mod actor;
 pub mod client;
 pub mod counterexample;
+pub mod flow;
 pub mod ghost;
 pub mod history;
 pub mod ids;

@@ -6,6 +6,10 @@
 //! Properties about history read the servers' ghost state (see `ghost`), which records every
 //! election and every applied entry and survives crashes.
 
+use crate::flow;
+pub use crate::flow::{
+    BACK_TO_PROBE, FLOW_CONTROL, OPTIMISTIC_ADVANCE, STALE_REJECTION, WINDOW_FULL,
+};
 use crate::ghost::Violation;
 use crate::model::{RaftModel, State};
 use crate::settings::Settings;
@@ -57,6 +61,7 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         Property::always(STATE_MACHINE_SAFETY, state_machine_safety),
         Property::always(LINEARIZABLE, linearizable),
         Property::always(MONOTONIC, monotonic),
+        Property::always(FLOW_CONTROL, flow::flow_control),
         Property::sometimes(LEADER_ELECTED, leader_elected),
         Property::sometimes(ENTRY_COMMITTED, entry_committed),
     ];
@@ -86,6 +91,21 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         ));
         if two_terms {
             p.push(Property::sometimes(INDIRECT_COMMIT, indirect_commit));
+        }
+        // Pipelining needs entries beyond a leader's no-op: client entries.
+        p.push(Property::sometimes(
+            OPTIMISTIC_ADVANCE,
+            flow::optimistic_advance,
+        ));
+        // Two requests in flight at once take two client entries; a full window takes as many
+        // as it holds.
+        let entries = settings.clients * settings.requests;
+        if entries >= settings.window {
+            p.push(Property::sometimes(WINDOW_FULL, flow::window_full));
+        }
+        if entries >= 2 && settings.window >= 2 {
+            p.push(Property::sometimes(BACK_TO_PROBE, flow::back_to_probe));
+            p.push(Property::sometimes(STALE_REJECTION, flow::stale_rejection));
         }
     }
     p

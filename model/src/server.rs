@@ -81,6 +81,8 @@ pub struct ServerSetup {
     pub servers: usize,
     /// `Config::max_entries_per_append`.
     pub max_entries: usize,
+    /// `Config::max_in_flight_appends`.
+    pub window: usize,
     /// The protocol rule switched off, if any.
     pub broken_rule: Option<Rule>,
     /// Restarts are counted up to this many (see `Ghost::restarts`).
@@ -93,6 +95,7 @@ impl ServerSetup {
         let mut config = Config::new(node_id(id), members)
             .expect("the model builds member lists that contain the server's own id");
         config.max_entries_per_append = self.max_entries;
+        config.max_in_flight_appends = self.window;
         config.with_broken_rule(self.broken_rule)
     }
 

@@ -20,8 +20,8 @@ fn files() -> Vec<PathBuf> {
 fn every_kept_counterexample_replays() {
     let files = files();
     assert!(
-        files.len() >= 5,
-        "expected one counterexample per rule switch that has one (5 of 6), found {}",
+        files.len() >= 7,
+        "expected one counterexample per rule switch that has one (7 of 8), found {}",
         files.len()
     );
     for file in files {
