@@ -75,6 +75,7 @@ impl Cluster {
                     ..
                 } => self.applied_replies += 1,
                 Effect::Reply { .. }
+                | Effect::ReadReply { .. }
                 | Effect::Apply { .. }
                 | Effect::SetTimer { .. }
                 | Effect::CancelTimer { .. } => {}

@@ -39,9 +39,12 @@ CONSTANTS
 ASSUME MaxTerm \in Nat /\ MaxClientRequests \in Nat /\ MaxRestarts \in Nat
 ASSUME MaxBatch \in Nat \ {0} /\ Duplication \in BOOLEAN
 
-\* The rules that src/config.rs's `Rule` can switch off (feature `rule-switches`).
+\* The rules that src/config.rs's `Rule` can switch off (feature `rule-switches`), and the
+\* further rules of Figure 2 that this spec can switch off (spec/README.md, "Broken rules").
 Rules == {"PersistVote", "VoteOncePerTerm", "ElectionRestriction",
-          "CurrentTermCommit", "TruncateOnlyOnConflict", "CommitMinLastNew"}
+          "CurrentTermCommit", "TruncateOnlyOnConflict", "CommitMinLastNew",
+          "PrevLogTerm", "UpToDateOrder", "StaleTermVote", "StaleTermAppend",
+          "CurrentTermVotes", "MatchIndexFromAck", "AdoptResponseTerm"}
 ASSUME BrokenRule \in Rules \cup {"None"}
 
 Keeps(rule) == BrokenRule # rule
@@ -84,10 +87,15 @@ FirstIndexOfTerm(log, t) ==
     LET ks == {k \in 1..Len(log) : log[k].term = t} IN IF ks = {} THEN None ELSE SetMin(ks)
 LastIndexOfTerm(log, t) ==
     LET ks == {k \in 1..Len(log) : log[k].term = t} IN IF ks = {} THEN None ELSE SetMax(ks)
-\* Log::is_up_to_date, §5.4.1: compare last terms, then lengths.
+\* §5.4.1: a log ending in (term t1, index n1) is at least as up-to-date as one ending in
+\* (t2, n2): compare last terms first, then lengths.
+UpToDate(t1, n1, t2, n2) == t1 > t2 \/ (t1 = t2 /\ n1 >= n2)
+LogUpToDate(a, b) == UpToDate(LastTerm(a), Len(a), LastTerm(b), Len(b))
+\* Log::is_up_to_date, the voter's check. Rule UpToDateOrder switched off compares lengths
+\* first, then last terms (a longer log of older terms wins).
 IsUpToDate(log, lastLogIndex, lastLogTerm) ==
-    \/ lastLogTerm > LastTerm(log)
-    \/ lastLogTerm = LastTerm(log) /\ lastLogIndex >= Len(log)
+    IF Keeps("UpToDateOrder") THEN UpToDate(lastLogTerm, lastLogIndex, LastTerm(log), Len(log))
+    ELSE UpToDate(lastLogIndex, lastLogTerm, Len(log), LastTerm(log))
 IsPrefix(s, t) == Len(s) <= Len(t) /\ s = SubSeq(t, 1, Len(s))
 
 Zero == [j \in Server |-> 0]
@@ -166,8 +174,10 @@ StartElection(i, s) ==
        ELSE <<s1, {RequestVoteMsg(i, j, s1) : j \in Peers(i)}>>
 
 \* Node::handle_request_vote (Figure 2, RequestVote receiver; §5.2, §5.4.1).
+\* Rule StaleTermVote (Figure 2, RequestVote 1) switched off: a request of a lower term is
+\* judged like one of the current term (a vote granted is recorded in the current term).
 HandleRequestVote(i, j, s, m) ==
-    IF m.mterm < s.term THEN <<s, {VoteMsg(i, j, s.term, FALSE)}>>
+    IF m.mterm < s.term /\ Keeps("StaleTermVote") THEN <<s, {VoteMsg(i, j, s.term, FALSE)}>>
     ELSE
     LET free == s.votedFor = Nil \/ s.votedFor = j \/ ~Keeps("VoteOncePerTerm")
         upToDate == IsUpToDate(s.log, m.mlastLogIndex, m.mlastLogTerm)
@@ -180,8 +190,9 @@ HandleRequestVote(i, j, s, m) ==
     IN <<s1, {VoteMsg(i, j, s.term, grant)}>>
 
 \* Node::handle_request_vote_response (§5.2): a majority of votes makes a leader.
+\* Rule CurrentTermVotes (§5.2) switched off: a vote granted in an older term is counted.
 HandleVote(i, j, s, m) ==
-    IF m.mterm < s.term \/ s.role # Candidate \/ ~m.mgranted THEN <<s, {}>>
+    IF (m.mterm < s.term /\ Keeps("CurrentTermVotes")) \/ s.role # Candidate \/ ~m.mgranted THEN <<s, {}>>
     ELSE
     LET s1 == [s EXCEPT !.votes = @ \cup {j}]
     IN IF Cardinality(s1.votes) >= Quorum THEN BecomeLeader(i, s1) ELSE <<s1, {}>>
@@ -194,8 +205,11 @@ Malformed(m) ==
         \/ m.mentries[k].term < IF k = 1 THEN m.mprevLogTerm ELSE m.mentries[k - 1].term
 
 \* Node::handle_append_entries (Figure 2, AppendEntries receiver; §5.3).
+\* Rule StaleTermAppend (Figure 2, AppendEntries 1) switched off: a request of a lower term
+\* is handled like one of the current term. Rule PrevLogTerm (Figure 2, AppendEntries 2)
+\* switched off: the consistency check looks at prevLogIndex only, not at its term.
 HandleAppendEntries(i, j, s, m) ==
-    IF m.mterm < s.term THEN <<s, {RejectMsg(i, j, s.term, m.mprevLogIndex, Nil)}>>
+    IF m.mterm < s.term /\ Keeps("StaleTermAppend") THEN <<s, {RejectMsg(i, j, s.term, m.mprevLogIndex, Nil)}>>
     ELSE IF s.role = Leader THEN <<s, {}>>     \* StepError::SecondLeader: ignored
     ELSE
     LET s1 == [s EXCEPT !.role = Follower, !.votes = {}]  \* a candidate steps down (§5.2)
@@ -207,7 +221,7 @@ HandleAppendEntries(i, j, s, m) ==
     IF Malformed(m) THEN <<s1, {}>>
     ELSE IF tp = None
     THEN <<s1, {RejectMsg(i, j, s.term, prev, [term |-> None, index |-> Len(log) + 1])}>>
-    ELSE IF tp # m.mprevLogTerm
+    ELSE IF tp # m.mprevLogTerm /\ Keeps("PrevLogTerm")
     THEN LET fi == FirstIndexOfTerm(log, tp)
          IN <<s1, {RejectMsg(i, j, s.term, prev,
                              [term |-> tp, index |-> IF fi = None THEN prev ELSE fi])}>>
@@ -228,12 +242,15 @@ HandleAppendEntries(i, j, s, m) ==
            {SuccessMsg(i, j, s.term, lastNew)}>>
 
 \* Node::handle_append_entries_response (§5.3).
+\* Rule MatchIndexFromAck (§5.3) switched off: a success sets matchIndex to the leader's
+\* own last index, as if the follower held the whole log, not the acknowledged range.
 HandleAppendResponse(i, j, s, m) ==
     IF m.mterm < s.term \/ s.role # Leader THEN <<s, {}>>
     ELSE IF m.msuccess
     THEN IF m.mmatchIndex > Len(s.log) THEN <<s, {}>>
          ELSE
-         LET mi == Max(s.match[j], m.mmatchIndex)
+         LET mi == IF Keeps("MatchIndexFromAck") THEN Max(s.match[j], m.mmatchIndex)
+                   ELSE Len(s.log)
              s1 == [s EXCEPT !.match[j] = mi, !.next[j] = Max(s.next[j], mi + 1)]
              s2 == AdvanceCommit(i, s1)
          IN <<s2, IF s1.next[j] <= Len(s.log) THEN {AppendMsg(i, j, s2)} ELSE {}>>
@@ -292,10 +309,13 @@ ClientRequest(i) ==
        IN Step(i, <<AdvanceCommit(i, s1), Broadcast(i, s1)>>, {})
 
 \* Input::Message: Node::handle_message adopts a higher term first (§5.1), then dispatches.
+\* Rule AdoptResponseTerm (Figure 2, All Servers) switched off: only requests, not
+\* responses, make a server adopt a higher term.
+IsRequest(m) == m.mtype \in {"RequestVote", "AppendEntries"}
 Receive(m) ==
     LET i == m.mdest
         j == m.msrc
-        s == IF m.mterm > node[i].term THEN AdoptTerm(node[i], m.mterm) ELSE node[i]
+        s == IF m.mterm > node[i].term /\ (IsRequest(m) \/ Keeps("AdoptResponseTerm")) THEN AdoptTerm(node[i], m.mterm) ELSE node[i]
     IN /\ Step(i, CASE m.mtype = "RequestVote" -> HandleRequestVote(i, j, s, m)
                     [] m.mtype = "RequestVoteResponse" -> HandleVote(i, j, s, m)
                     [] m.mtype = "AppendEntries" -> HandleAppendEntries(i, j, s, m)
@@ -360,6 +380,30 @@ StateMachineSafety ==
     /\ \A i \in Server : \A k \in 1..node[i].commit :
            \E c \in committed : c.index = k /\ c.entry = node[i].log[k]
 
+-----------------------------------------------------------------------------
+(* Invariants of inductive strength, in the style of etcd-io/raft's and CCF's specs:  *)
+(* they fail at the step that breaks a rule, before a Figure 3 property does.         *)
+
+\* Log `log` holds the committed entry c (a record of `committed`).
+Holds(log, c) == c.index <= Len(log) /\ log[c.index] = c.entry
+\* The servers whose logs `log` is at least as up-to-date as (its own included).
+Dominated(log) == {j \in Server : LogUpToDate(log, node[j].log)}
+
+\* Every committed entry is held by a majority. (For an odd cluster this is etcd's "held
+\* by some server of every quorum".)
+QuorumLogInv ==
+    \A c \in committed : Cardinality({j \in Server : Holds(node[j].log, c)}) >= Quorum
+
+\* Any log at least as up-to-date as a majority's (a log that could win an election if
+\* those servers had not voted yet) holds every committed entry. etcd states it pairwise
+\* with each server's own commitIndex; stated over a majority and the ghost `committed`, it
+\* fails at the commit itself: a Figure 8 commit of an entry that a server able to win the
+\* next election lacks.
+MoreUpToDateCorrectInv ==
+    \A i \in Server :
+        Cardinality(Dominated(node[i].log)) >= Quorum =>
+            \A c \in committed : Holds(node[i].log, c)
+
 \* Sanity of the state itself (not a paper property): shapes and the bounds in force.
 TypeOK ==
     /\ \A i \in Server :
@@ -383,4 +427,25 @@ NoLeaderInMaxTerm == ~\E e \in elections : e.term = MaxTerm
 \* A follower's log loses an uncommitted entry it held (an overwrite, §5.3).
 NoDivergentLogs == ~\E i, j \in Server : ~IsPrefix(node[i].log, node[j].log)
                                          /\ ~IsPrefix(node[j].log, node[i].log)
+\* A follower rejects AppendEntries on a prevLogTerm mismatch (Figure 2, AppendEntries 2:
+\* the term half of the consistency check), with a conflict-term hint.
+NoPrevLogTermReject ==
+    ~\E m \in messages : m.mtype = "AppendEntriesResponse" /\ ~m.msuccess
+                         /\ m.mhint # Nil /\ m.mhint.term # None
+\* A leader handles such a rejection and moves nextIndex by the conflict term (end of §5.3).
+\* An action property: TLC reports it violated at the step a leader receives one.
+ConflictTermHint(m) ==
+    LET i == m.mdest IN
+    /\ m.mtype = "AppendEntriesResponse" /\ ~m.msuccess /\ m.mhint # Nil
+    /\ m.mhint.term # None /\ m.mterm = node[i].term /\ node[i].role = Leader
+    /\ node[i].match[m.msrc] <= m.mprevLogIndex /\ m.mprevLogIndex < node[i].next[m.msrc]
+NoConflictHintUsed == [][~\E m \in messages : ConflictTermHint(m) /\ Receive(m)]_vars
+\* Figure 8 (c): an entry is stored on a majority while a server without it could still be
+\* elected (its log is at least as up-to-date as a majority's). Counting it committed here
+\* is what rule CurrentTermCommit forbids.
+NoFigure8Hazard ==
+    ~\E i \in Server : \E k \in 1..Len(node[i].log) :
+        LET c == [index |-> k, entry |-> node[i].log[k]] IN
+        /\ Cardinality({j \in Server : Holds(node[j].log, c)}) >= Quorum
+        /\ \E l \in Server : ~Holds(node[l].log, c) /\ Cardinality(Dominated(node[l].log)) >= Quorum
 =============================================================================

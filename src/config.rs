@@ -33,9 +33,51 @@ pub struct Config {
     /// (dissertation §10.2; raft-rs's `max_inflight_msgs`). In Probe it is one.
     #[serde(default = "default_window")]
     pub max_in_flight_appends: usize,
+    /// Dissertation §9.6: a server whose election timer fires first asks the others whether
+    /// it would win (a pre-vote), without changing any term; only a majority of pre-votes
+    /// starts the real election. On by default.
+    #[serde(default = "default_true")]
+    pub pre_vote: bool,
+    /// Dissertation §6.2 and §4.2.3: a leader that has not heard from a majority within a
+    /// quorum-check period steps down (CheckQuorum), and a follower that hears from a current
+    /// leader ignores RequestVote and PreVote from others until its election timer fires
+    /// (leader stickiness). Off by default; lease reads need it.
+    #[serde(default)]
+    pub check_quorum: bool,
+    /// Dissertation §6.4: how a leader serves reads (`Input::Read`) without log entries.
+    #[serde(default)]
+    pub read_mode: ReadMode,
+    /// Dissertation §6.4.1: the bound on how much faster one server's clock may run than
+    /// another's, in percent. The lease (and the quorum-check period) is shortened by it.
+    #[serde(default = "default_drift")]
+    pub clock_drift_percent: u32,
     #[cfg(feature = "rule-switches")]
     #[serde(default)]
     broken_rule: Option<Rule>,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_drift() -> u32 {
+    10
+}
+
+/// How a leader serves a read-only query (dissertation §6.4).
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum ReadMode {
+    /// §6.4 ReadIndex: record the commit index (once an entry of the leader's term is
+    /// committed), confirm leadership with a round of heartbeats acknowledged by a majority,
+    /// and answer once `last_applied` has reached the recorded index.
+    #[default]
+    ReadIndex,
+    /// §6.4.1: while the leader's lease holds (a quorum check passed within the last period,
+    /// CheckQuorum and stickiness on), answer without the heartbeat round. Relies on bounded
+    /// clock drift and timely timers; without a lease a read falls back to ReadIndex.
+    Lease,
 }
 
 /// Why a configuration is refused.
@@ -53,6 +95,8 @@ pub enum ConfigError {
     ZeroBatch,
     /// `max_in_flight_appends` is 0.
     ZeroWindow,
+    /// Lease reads are configured without CheckQuorum and stickiness (dissertation §6.4.1).
+    LeaseNeedsCheckQuorum,
 }
 
 fn default_window() -> usize {
@@ -71,6 +115,12 @@ impl fmt::Display for ConfigError {
             ),
             ConfigError::ZeroBatch => write!(f, "max_entries_per_append must be at least 1"),
             ConfigError::ZeroWindow => write!(f, "max_in_flight_appends must be at least 1"),
+            ConfigError::LeaseNeedsCheckQuorum => {
+                write!(
+                    f,
+                    "lease reads need check_quorum (CheckQuorum and stickiness)"
+                )
+            }
         }
     }
 }
@@ -99,6 +149,10 @@ impl Config {
             heartbeat_interval: Duration::from_millis(50),
             max_entries_per_append: 64,
             max_in_flight_appends: default_window(),
+            pre_vote: true,
+            check_quorum: false,
+            read_mode: ReadMode::ReadIndex,
+            clock_drift_percent: default_drift(),
             #[cfg(feature = "rule-switches")]
             broken_rule: None,
         })
@@ -116,6 +170,9 @@ impl Config {
         }
         if self.max_in_flight_appends == 0 {
             return Err(ConfigError::ZeroWindow);
+        }
+        if self.read_mode == ReadMode::Lease && !self.check_quorum {
+            return Err(ConfigError::LeaseNeedsCheckQuorum);
         }
         Ok(())
     }
@@ -153,6 +210,29 @@ impl Config {
     /// The heartbeat delay as a one-point range, for `Effect::SetTimer`.
     pub fn heartbeat(&self) -> Range<Duration> {
         self.heartbeat_interval..self.heartbeat_interval + Duration::from_nanos(1)
+    }
+
+    /// The quorum-check period of CheckQuorum, which is also how long one passed check keeps
+    /// a lease (dissertation §6.2, §6.4.1): half the minimum election timeout, divided by the
+    /// clock-drift bound. A check passes when a majority acknowledged a heartbeat round sent
+    /// at or after the previous check, so those followers heard from the leader at most two
+    /// periods before the next check, and none of them can time out (and vote) before it.
+    ///
+    /// ```
+    /// use refraft::{Config, NodeId};
+    /// use std::time::Duration;
+    /// let config = Config::new(NodeId(1), vec![NodeId(1)]).unwrap();
+    /// // 150 ms / 2 / 1.10
+    /// assert_eq!(config.quorum_check_period(), Duration::from_nanos(68_181_818));
+    /// ```
+    pub fn quorum_check_period(&self) -> Duration {
+        self.election_timeout_min * 100 / (2 * (100 + self.clock_drift_percent))
+    }
+
+    /// The quorum-check delay as a one-point range, for `Effect::SetTimer`.
+    pub fn quorum_check(&self) -> Range<Duration> {
+        let p = self.quorum_check_period();
+        p..p + Duration::from_nanos(1)
     }
 
     /// The same configuration with every node id passed through `f` (for symmetry reduction).
@@ -216,6 +296,24 @@ pub enum Rule {
     /// Dissertation §10.2: an optimistic send moves `next_index` just past the entries sent,
     /// never past the leader's last index + 1.
     NextIndexBound,
+    /// Dissertation §6.4 step 3: a read is served only after a heartbeat round acknowledged by
+    /// a majority confirms that the leader still leads. Broken, a deposed leader serves stale
+    /// reads.
+    ReadIndexQuorumRound,
+    /// Dissertation §6.4 step 1: the read index is taken only after the leader has committed an
+    /// entry of its own term. Broken, a new leader serves reads from a commit index that misses
+    /// entries committed by its predecessor.
+    ReadAfterOwnTermCommit,
+    /// Dissertation §4.2.3, §6.4.1: a follower that hears from a current leader ignores
+    /// RequestVote and PreVote until its election timer fires (stickiness). Broken, followers
+    /// still vote, so a new leader is elected while the old one's lease holds.
+    LeaseNeedsStickiness,
+    /// Dissertation §9.6: a pre-vote leaves the voter's term and vote unchanged. Broken, the
+    /// voter adopts the pre-vote's term, so a server that cannot win still disrupts.
+    PreVoteKeepsTerm,
+    /// Dissertation §6.2: a leader that hears from no majority within a quorum-check period
+    /// steps down (and its lease ends). Broken, it keeps leading and serving lease reads.
+    CheckQuorum,
 }
 
 impl Rule {
@@ -229,6 +327,11 @@ impl Rule {
         Rule::CommitMinLastNew,
         Rule::ProbeOnReject,
         Rule::NextIndexBound,
+        Rule::ReadIndexQuorumRound,
+        Rule::ReadAfterOwnTermCommit,
+        Rule::LeaseNeedsStickiness,
+        Rule::PreVoteKeepsTerm,
+        Rule::CheckQuorum,
     ];
 
     /// The rule's name on a command line.
@@ -242,6 +345,11 @@ impl Rule {
             Rule::CommitMinLastNew => "commit-min-last-new",
             Rule::ProbeOnReject => "probe-on-reject",
             Rule::NextIndexBound => "next-index-bound",
+            Rule::ReadIndexQuorumRound => "read-index-quorum-round",
+            Rule::ReadAfterOwnTermCommit => "read-after-own-term-commit",
+            Rule::LeaseNeedsStickiness => "lease-needs-stickiness",
+            Rule::PreVoteKeepsTerm => "prevote-keeps-term",
+            Rule::CheckQuorum => "check-quorum",
         }
     }
 }

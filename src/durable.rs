@@ -1,6 +1,7 @@
 //! The persistent state of Figure 2 ("updated on stable storage before responding to RPCs"):
 //! `current_term`, `voted_for` and `log`. Nothing else survives a restart.
 
+use crate::config::Config;
 use crate::effect::Effect;
 use crate::ids::{NodeId, Term};
 use crate::log::Log;
@@ -53,6 +54,12 @@ pub enum DurableError {
         /// The index where the term drops.
         index: u64,
     },
+    /// `current_term` is `u64::MAX`: a node never adopts a term it cannot increment.
+    TermTooLarge,
+    /// A vote in term 0: no election happens in term 0 (§5.2: a candidate first increments).
+    VoteInTermZero,
+    /// `voted_for` is not a member of the cluster.
+    VoteForNonMember(NodeId),
 }
 
 impl fmt::Display for DurableError {
@@ -65,6 +72,9 @@ impl fmt::Display for DurableError {
                 )
             }
             DurableError::TermsDecrease { index } => write!(f, "log terms decrease at {index}"),
+            DurableError::TermTooLarge => write!(f, "current term is u64::MAX"),
+            DurableError::VoteInTermZero => write!(f, "a vote in term 0"),
+            DurableError::VoteForNonMember(n) => write!(f, "voted for {n}, not a member"),
         }
     }
 }
@@ -98,8 +108,46 @@ impl<C: Clone> DurableState<C> {
 }
 
 impl<C> DurableState<C> {
-    /// Checks what must hold of any state this implementation writes.
+    /// Checks what must hold of any state this implementation writes, and that `voted_for` is
+    /// one of `config`'s members. `Node::new` runs it.
+    ///
+    /// ```
+    /// use refraft::{Config, DurableError, DurableState, NodeId};
+    /// let config = Config::new(NodeId(1), vec![NodeId(1), NodeId(2)]).unwrap();
+    /// let mut d: DurableState<String> = DurableState { current_term: 1, voted_for: Some(NodeId(2)), ..Default::default() };
+    /// assert_eq!(d.validate_for(&config), Ok(()));
+    /// d.voted_for = Some(NodeId(9));
+    /// assert_eq!(d.validate_for(&config), Err(DurableError::VoteForNonMember(NodeId(9))));
+    /// ```
+    pub fn validate_for(&self, config: &Config) -> Result<(), DurableError> {
+        self.validate()?;
+        match self.voted_for {
+            Some(n) if !config.members().contains(&n) => Err(DurableError::VoteForNonMember(n)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Checks what must hold of any state this implementation writes: terms along the log
+    /// never decrease nor exceed `current_term`, `current_term` can still be incremented, and
+    /// there is no vote in term 0. Membership of `voted_for` needs the configuration:
+    /// [`DurableState::validate_for`].
+    ///
+    /// ```
+    /// use refraft::{DurableError, DurableState, NodeId};
+    /// let mut d: DurableState<String> = DurableState::default();
+    /// assert_eq!(d.validate(), Ok(()));
+    /// d.voted_for = Some(NodeId(1));
+    /// assert_eq!(d.validate(), Err(DurableError::VoteInTermZero));
+    /// d.current_term = u64::MAX;
+    /// assert_eq!(d.validate(), Err(DurableError::TermTooLarge));
+    /// ```
     pub fn validate(&self) -> Result<(), DurableError> {
+        if self.current_term == Term::MAX {
+            return Err(DurableError::TermTooLarge);
+        }
+        if self.current_term == 0 && self.voted_for.is_some() {
+            return Err(DurableError::VoteInTermZero);
+        }
         let mut prev = 0;
         for (i, e) in self.log.entries().iter().enumerate() {
             let index = i as u64 + 1;

@@ -7,6 +7,7 @@ use crate::client::ClientResponse;
 use crate::ids::{ClientId, Index, NodeId, Term};
 use crate::log::Entries;
 use crate::message::Message;
+use crate::read::ReadPath;
 use serde::{Deserialize, Serialize};
 use std::ops::Range;
 use std::time::Duration;
@@ -18,6 +19,12 @@ pub enum Timer {
     Election,
     /// Fires when a leader should send heartbeats (§5.2).
     Heartbeat,
+    /// Fires when a leader with CheckQuorum should check that a majority acknowledged its last
+    /// heartbeat round (dissertation §6.2); the period is `Config::quorum_check_period`.
+    QuorumCheck,
+    /// Fires when a leadership transfer has taken an election timeout: it is aborted
+    /// (dissertation §3.10).
+    TransferTimeout,
 }
 
 /// One effect of a step.
@@ -75,6 +82,19 @@ pub enum Effect<C, R> {
         /// The serial of the request answered.
         serial: u64,
         /// The answer.
+        response: ClientResponse<R>,
+    },
+    /// Answer a read-only query (`Input::Read`) without a log entry (dissertation §6.4).
+    ReadReply {
+        /// The client to answer.
+        client: ClientId,
+        /// The serial of the read answered.
+        serial: u64,
+        /// The commit index the read was served at (0 when it was refused).
+        read_index: Index,
+        /// How leadership was confirmed.
+        path: ReadPath,
+        /// The answer: the query's output, or why it was not served here.
         response: ClientResponse<R>,
     },
 }

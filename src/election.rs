@@ -3,7 +3,7 @@
 use crate::config::Rule;
 use crate::effect::Effect;
 use crate::error::StepError;
-use crate::ids::NodeId;
+use crate::ids::{NodeId, Term};
 use crate::message::{Message, RequestVote, RequestVoteResponse};
 use crate::node::{Node, NodeEffects, Role};
 use crate::state_machine::StateMachine;
@@ -12,9 +12,25 @@ use std::collections::BTreeSet;
 impl<M: StateMachine> Node<M> {
     /// §5.2: on election timeout a follower (or a candidate whose election went nowhere)
     /// increments `current_term`, votes for itself, resets its election timer and sends
-    /// RequestVote to every other server.
-    pub(crate) fn start_election(&mut self, out: &mut NodeEffects<M>) {
-        self.durable.current_term += 1;
+    /// RequestVote to every other server. `leadership_transfer`: started by TimeoutNow
+    /// (dissertation §3.10), so voters answer even while they hear from the leader.
+    pub(crate) fn start_election(
+        &mut self,
+        leadership_transfer: bool,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
+        // A node never holds u64::MAX (a term that cannot be incremented): at u64::MAX - 1 it
+        // stays a follower. Such terms are only reached through peers' messages, which refuse
+        // u64::MAX itself.
+        let term = self.durable.current_term;
+        match term.checked_add(1) {
+            Some(next) if next < Term::MAX => self.durable.current_term = next,
+            _ => {
+                return Err(StepError::TermOutOfRange {
+                    term: term.saturating_add(1),
+                })
+            }
+        }
         self.durable.voted_for = Some(self.id());
         self.persist_hard_state(out);
         self.role = Role::Candidate {
@@ -23,12 +39,13 @@ impl<M: StateMachine> Node<M> {
         self.reset_election_timer(out);
         if self.config.quorum() == 1 {
             self.become_leader(out);
-            return;
+            return Ok(());
         }
         let request = RequestVote {
             term: self.durable.current_term,
             last_log_index: self.durable.log.last_index(),
             last_log_term: self.durable.log.last_term(),
+            leadership_transfer,
         };
         for to in self.config.peers() {
             out.push(Effect::Send {
@@ -36,6 +53,7 @@ impl<M: StateMachine> Node<M> {
                 message: Message::RequestVote(request.clone()),
             });
         }
+        Ok(())
     }
 
     /// RequestVote receiver (Figure 2). The caller has already adopted a higher term.

@@ -48,7 +48,52 @@ pub enum StepError {
     },
     /// A timer fired that the node's role does not use (a stale timer the driver did not cancel).
     TimerNotArmed,
+    /// The message's term is 0 or `u64::MAX`, which no correct server sends: every message
+    /// comes from a server that has been a candidate or heard from one, so in term 1 or later;
+    /// and a node that adopted `u64::MAX` could never start an election (§5.2 increments the
+    /// term) without wrapping it to 0. Refused before the term is adopted: no vote is cast in
+    /// term 0 and no term is ever lowered or wrapped.
+    TermOutOfRange {
+        /// The term the message carried.
+        term: Term,
+    },
+    /// A RequestVote or PreVote ignored because this server heard from a current leader
+    /// within its election timeout (dissertation §4.2.3, leader stickiness).
+    LeaderSticky(NodeId),
+    /// A read (`Input::Read`) whose command the state machine does not answer as a query.
+    NotAQuery,
+    /// A leadership transfer that cannot start.
+    Transfer(TransferError),
 }
+
+/// Why a leadership transfer (dissertation §3.10) was refused.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TransferError {
+    /// The target is not a member of the cluster.
+    NotAMember(NodeId),
+    /// The target is this server, which leads already.
+    ToSelf,
+    /// This server does not lead; `leader_hint` might.
+    NotLeader {
+        /// The leader this server knows of, if any.
+        leader_hint: Option<NodeId>,
+    },
+}
+
+impl fmt::Display for TransferError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TransferError::NotAMember(id) => write!(f, "{id} is not a member of the cluster"),
+            TransferError::ToSelf => write!(f, "this server already leads"),
+            TransferError::NotLeader { leader_hint } => match leader_hint {
+                Some(l) => write!(f, "not the leader; {l} is"),
+                None => write!(f, "not the leader; no leader known"),
+            },
+        }
+    }
+}
+
+impl std::error::Error for TransferError {}
 
 impl fmt::Display for StepError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -73,6 +118,12 @@ impl fmt::Display for StepError {
                 write!(f, "index {index} past the last index {last_index}")
             }
             StepError::TimerNotArmed => write!(f, "timer not used in this role"),
+            StepError::TermOutOfRange { term } => {
+                write!(f, "term {term} is out of range (1 to u64::MAX - 1)")
+            }
+            StepError::LeaderSticky(id) => write!(f, "vote request ignored: {id} leads"),
+            StepError::NotAQuery => write!(f, "the command is not a read-only query"),
+            StepError::Transfer(e) => write!(f, "leadership transfer refused: {e}"),
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The default application: a key-value store with `SET`, `DEL` and `GET`.
 //!
-//! Reads go through the log like writes, so a `GET` answered by the leader is linearizable
-//! (dissertation §6.4: a read served from the log needs no extra mechanism).
+//! A `GET` sent as a client request goes through the log like a write; sent as a read
+//! (`Input::Read`) it is answered without a log entry, by ReadIndex or a lease (dissertation
+//! §6.4). Both are linearizable.
 
 use crate::state_machine::StateMachine;
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,15 @@ use std::str::FromStr;
 /// assert_eq!(set.to_string(), "SET x=1");
 /// assert_eq!("DEL x".parse::<KvCommand>().unwrap(), KvCommand::Delete { key: "x".into() });
 /// assert!("PUT x".parse::<KvCommand>().is_err());
+/// // The text form round-trips: `%`, `=` (in keys), whitespace and control characters are
+/// // percent-encoded.
+/// let odd = KvCommand::Set { key: "a=b c".into(), value: " 50% \n".into() };
+/// assert_eq!(odd.to_string(), "SET a%3Db%20c=%2050%25%20%0A");
+/// assert_eq!(odd.to_string().parse::<KvCommand>().unwrap(), odd);
 /// ```
+///
+/// Keys are not empty: an empty key has no text form (it displays as nothing and does not
+/// parse back).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum KvCommand {
     /// Store `value` under `key`.
@@ -70,6 +79,57 @@ impl fmt::Display for ParseKvError {
     }
 }
 
+/// The most characters of the input an error repeats.
+const QUOTED: usize = 40;
+
+/// At most [`QUOTED`] characters of `text`, with `…` when cut.
+fn quote(text: &str) -> String {
+    match text.char_indices().nth(QUOTED) {
+        Some((cut, _)) => format!("{}…", &text[..cut]),
+        None => text.to_string(),
+    }
+}
+
+/// Whether `c` is percent-encoded in a key (`in_key`) or a value.
+fn encoded(c: char, in_key: bool) -> bool {
+    c == '%' || (in_key && c == '=') || c.is_whitespace() || c.is_control()
+}
+
+/// Writes `text` with `%`, whitespace, control characters and (in keys) `=` percent-encoded
+/// as the UTF-8 bytes of the character.
+fn encode(f: &mut fmt::Formatter<'_>, text: &str, in_key: bool) -> fmt::Result {
+    for c in text.chars() {
+        if encoded(c, in_key) {
+            let mut buf = [0; 4];
+            for b in c.encode_utf8(&mut buf).bytes() {
+                write!(f, "%{b:02X}")?;
+            }
+        } else {
+            write!(f, "{c}")?;
+        }
+    }
+    Ok(())
+}
+
+/// Reverses [`encode`]; `None` if a `%` is not followed by two hex digits or the bytes are
+/// not UTF-8.
+fn decode(text: &str) -> Option<String> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = std::str::from_utf8(bytes.get(i + 1..i + 3)?).ok()?;
+            out.push(u8::from_str_radix(hex, 16).ok()?);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 impl std::error::Error for ParseKvError {}
 
 impl FromStr for KvCommand {
@@ -78,24 +138,29 @@ impl FromStr for KvCommand {
         let s = s.trim();
         let (verb, rest) = s.split_once(char::is_whitespace).unwrap_or((s, ""));
         let rest = rest.trim();
-        let valid_key = |k: &str| !k.is_empty() && !k.contains(char::is_whitespace);
+        let key = |k: &str| {
+            (!k.is_empty() && !k.contains(char::is_whitespace))
+                .then(|| decode(k))
+                .flatten()
+                .filter(|k| !k.is_empty())
+        };
+        let bad = || ParseKvError::BadArgument(quote(rest));
         match verb.to_ascii_uppercase().as_str() {
             "" => Err(ParseKvError::Empty),
-            "SET" => match rest.split_once('=') {
-                Some((k, v)) if valid_key(k) => Ok(KvCommand::Set {
-                    key: k.to_string(),
-                    value: v.to_string(),
-                }),
-                _ => Err(ParseKvError::BadArgument(rest.to_string())),
-            },
-            "DEL" if valid_key(rest) => Ok(KvCommand::Delete {
-                key: rest.to_string(),
-            }),
-            "GET" if valid_key(rest) => Ok(KvCommand::Get {
-                key: rest.to_string(),
-            }),
-            "DEL" | "GET" => Err(ParseKvError::BadArgument(rest.to_string())),
-            _ => Err(ParseKvError::UnknownVerb(verb.to_string())),
+            "SET" => {
+                let (k, v) = rest.split_once('=').ok_or_else(bad)?;
+                // Whitespace inside a value is taken as written (`SET x=a b`).
+                let value = decode(v);
+                match (key(k), value) {
+                    (Some(key), Some(value)) => Ok(KvCommand::Set { key, value }),
+                    _ => Err(bad()),
+                }
+            }
+            "DEL" => key(rest)
+                .map(|key| KvCommand::Delete { key })
+                .ok_or_else(bad),
+            "GET" => key(rest).map(|key| KvCommand::Get { key }).ok_or_else(bad),
+            _ => Err(ParseKvError::UnknownVerb(quote(verb))),
         }
     }
 }
@@ -103,9 +168,20 @@ impl FromStr for KvCommand {
 impl fmt::Display for KvCommand {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            KvCommand::Set { key, value } => write!(f, "SET {key}={value}"),
-            KvCommand::Delete { key } => write!(f, "DEL {key}"),
-            KvCommand::Get { key } => write!(f, "GET {key}"),
+            KvCommand::Set { key, value } => {
+                f.write_str("SET ")?;
+                encode(f, key, true)?;
+                f.write_str("=")?;
+                encode(f, value, false)
+            }
+            KvCommand::Delete { key } => {
+                f.write_str("DEL ")?;
+                encode(f, key, true)
+            }
+            KvCommand::Get { key } => {
+                f.write_str("GET ")?;
+                encode(f, key, true)
+            }
         }
     }
 }
@@ -152,6 +228,23 @@ impl StateMachine for KvStore {
                 KvOutput::Done
             }
             KvCommand::Get { key } => KvOutput::Value(self.data.get(key).cloned()),
+        }
+    }
+
+    /// `GET` is a query: with `Input::Read` it is answered without a log entry
+    /// (dissertation §6.4); `SET` and `DEL` must go through the log.
+    ///
+    /// ```
+    /// use refraft::{KvStore, StateMachine, KvOutput};
+    /// let mut kv = KvStore::default();
+    /// kv.apply(&"SET x=1".parse().unwrap());
+    /// assert_eq!(kv.query(&"GET x".parse().unwrap()), Some(KvOutput::Value(Some("1".into()))));
+    /// assert_eq!(kv.query(&"DEL x".parse().unwrap()), None);
+    /// ```
+    fn query(&self, command: &KvCommand) -> Option<KvOutput> {
+        match command {
+            KvCommand::Get { key } => Some(KvOutput::Value(self.data.get(key).cloned())),
+            KvCommand::Set { .. } | KvCommand::Delete { .. } => None,
         }
     }
 }

@@ -18,10 +18,17 @@
 //! let mut n1 = Node::new(config, DurableState::default(), KvStore::default(), &mut out).unwrap();
 //! out.clear();
 //! n1.step(Input::Timeout(Timer::Election), &mut out).unwrap();
+//! // PreVote (dissertation §9.6, on by default): ask first, change no term, persist nothing.
+//! assert!(n1.is_pre_candidate());
+//! assert_eq!(n1.current_term(), 0);
+//! let pre_votes = out.as_slice().iter().filter(|e| matches!(e, Effect::Send { message: Message::PreVote(_), .. })).count();
+//! assert_eq!(pre_votes, 2);
+//! assert!(!out.as_slice().iter().any(|e| matches!(e, Effect::PersistHardState { .. })));
+//! // One granted pre-vote makes a majority: the real election starts (§5.2).
+//! out.clear();
+//! let grant = RequestVoteResponse { term: 1, vote_granted: true };
+//! n1.step(Input::Message { from: NodeId(2), message: Message::PreVoteResponse(grant) }, &mut out).unwrap();
 //! assert!(n1.is_candidate());
-//! // The vote request goes to both peers, after the new term and vote were persisted.
-//! let sends = out.as_slice().iter().filter(|e| matches!(e, Effect::Send { .. })).count();
-//! assert_eq!(sends, 2);
 //! assert!(matches!(out.as_slice()[0], Effect::PersistHardState { current_term: 1, .. }));
 //! ```
 
@@ -35,28 +42,34 @@ mod election;
 mod error;
 mod ids;
 mod kv;
+mod leadership;
 mod log;
 pub mod log_store;
 mod message;
 mod node;
+mod pre_vote;
 mod progress;
 pub mod quorum;
+mod read;
 mod replication;
 pub mod sim;
 mod state_machine;
+mod transfer;
 
 pub use client::{ClientRequest, ClientResponse};
-pub use config::{Config, ConfigError, Rule, UnknownRule};
+pub use config::{Config, ConfigError, ReadMode, Rule, UnknownRule};
 pub use durable::{DurableError, DurableState};
 pub use effect::{Effect, Effects, Timer};
-pub use error::StepError;
+pub use error::{StepError, TransferError};
 pub use ids::{ClientId, Index, NodeId, Term};
 pub use kv::{KvCommand, KvOutput, KvStore, ParseKvError};
+pub use leadership::Leadership;
 pub use log::{Entries, Entry, Log, Payload};
 pub use message::{
-    AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Message, RequestVote,
-    RequestVoteResponse,
+    AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Heartbeat, HeartbeatResponse,
+    Message, RequestVote, RequestVoteResponse, TimeoutNow,
 };
 pub use node::{Input, Node, NodeEffects, Role, StartError};
 pub use progress::{Flow, InFlight, Progress};
+pub use read::{PendingRead, ReadPath};
 pub use state_machine::{Session, SessionCheck, SessionMachine, StateMachine};

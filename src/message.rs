@@ -16,6 +16,19 @@ pub enum Message<C> {
     AppendEntries(AppendEntries<C>),
     /// The answer to an AppendEntries.
     AppendEntriesResponse(AppendEntriesResponse),
+    /// Dissertation §9.6: "would you vote for me?", sent before a real election. `term` is
+    /// the term the sender would stand in (its `current_term + 1`); nobody adopts it.
+    PreVote(RequestVote),
+    /// The answer to a PreVote: a grant carries the request's term, a refusal the voter's
+    /// `current_term` (so that a pre-candidate behind in terms catches up).
+    PreVoteResponse(RequestVoteResponse),
+    /// Dissertation §3.10: the leader tells the transfer target to start an election now.
+    TimeoutNow(TimeoutNow),
+    /// Dissertation §6.2, §6.4: a numbered heartbeat round that confirms leadership (for
+    /// ReadIndex, CheckQuorum and leases). It carries no entries and touches no log.
+    Heartbeat(Heartbeat),
+    /// The answer to a Heartbeat, naming its round.
+    HeartbeatResponse(HeartbeatResponse),
 }
 
 impl<C> Message<C> {
@@ -26,6 +39,11 @@ impl<C> Message<C> {
             Message::RequestVoteResponse(m) => m.term,
             Message::AppendEntries(m) => m.term,
             Message::AppendEntriesResponse(m) => m.term,
+            Message::PreVote(m) => m.term,
+            Message::PreVoteResponse(m) => m.term,
+            Message::TimeoutNow(m) => m.term,
+            Message::Heartbeat(m) => m.term,
+            Message::HeartbeatResponse(m) => m.term,
         }
     }
 
@@ -47,6 +65,35 @@ pub struct RequestVote {
     pub last_log_index: Index,
     /// Term of the candidate's last log entry (§5.4.1).
     pub last_log_term: Term,
+    /// Dissertation §4.2.3: the election was started by a TimeoutNow (leadership transfer,
+    /// §3.10), so voters answer it even while they still hear from the current leader.
+    #[serde(default)]
+    pub leadership_transfer: bool,
+}
+
+/// TimeoutNow arguments (dissertation §3.10).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TimeoutNow {
+    /// The leader's term.
+    pub term: Term,
+}
+
+/// Heartbeat arguments: a round of leadership confirmation (dissertation §6.4).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Heartbeat {
+    /// The leader's term.
+    pub term: Term,
+    /// The round's number, growing within the leader's term.
+    pub round: u64,
+}
+
+/// Heartbeat results.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct HeartbeatResponse {
+    /// The follower's `current_term`.
+    pub term: Term,
+    /// The round answered.
+    pub round: u64,
 }
 
 /// RequestVote results (Figure 2).

@@ -11,6 +11,7 @@ use crate::effect::{Effect, Effects, Timer};
 use crate::error::StepError;
 use crate::ids::ClientId;
 use crate::ids::{Index, NodeId, Term};
+use crate::leadership::Leadership;
 use crate::log::{Entries, Entry, Log, Payload};
 use crate::message::Message;
 use crate::progress::Progress;
@@ -41,6 +42,11 @@ pub enum Input<C> {
     /// them all, persists them in one effect and sends them in one AppendEntries per follower
     /// (dissertation §10.2, batching).
     ClientRequests(Vec<ClientRequest<C>>),
+    /// A client asks for a read-only query, answered without a log entry by ReadIndex or a
+    /// lease (dissertation §6.4); the answer is an `Effect::ReadReply`.
+    Read(ClientRequest<C>),
+    /// An operator asks the leader to hand leadership to this server (dissertation §3.10).
+    TransferLeadership(NodeId),
 }
 
 /// A server's role (§5.1) with the volatile state that only that role keeps.
@@ -50,6 +56,11 @@ pub enum Role {
     Follower {
         /// The leader of the current term, once heard from (for client redirection, §8).
         leader: Option<NodeId>,
+    },
+    /// Asking for pre-votes for `current_term + 1` before a real election (dissertation §9.6).
+    PreCandidate {
+        /// The servers that granted a pre-vote, this one included.
+        votes: BTreeSet<NodeId>,
     },
     /// Asking for votes in `current_term` (§5.2).
     Candidate {
@@ -77,7 +88,9 @@ pub enum Role {
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Node<M: StateMachine> {
-    pub(crate) config: Config,
+    /// Immutable for the node's life, so shared: cloning a node (as a model checker does at
+    /// every step) does not copy it.
+    pub(crate) config: Arc<Config>,
     pub(crate) durable: DurableState<M::Command>,
     pub(crate) role: Role,
     /// Figure 2: index of the highest log entry known to be committed. Volatile.
@@ -93,6 +106,9 @@ pub struct Node<M: StateMachine> {
     /// a retry of a pending request is found without scanning the log (dissertation §6.3).
     /// Empty in any other role. Derived from the log and `commit_index`: no distinct states.
     pub(crate) pending: BTreeMap<(ClientId, u64), Index>,
+    /// While leading: heartbeat rounds, the quorum check and lease, a transfer, waiting reads.
+    /// Empty in any other role.
+    pub(crate) lead: Leadership<M::Command>,
 }
 
 /// Why a node cannot start.
@@ -126,13 +142,13 @@ impl<M: StateMachine> Node<M> {
         out: &mut NodeEffects<M>,
     ) -> Result<Self, StartError> {
         config.validate().map_err(StartError::Config)?;
-        durable.validate().map_err(StartError::Durable)?;
+        durable.validate_for(&config).map_err(StartError::Durable)?;
         out.push(Effect::SetTimer {
             timer: Timer::Election,
             after: config.election_timeout(),
         });
         Ok(Node {
-            config,
+            config: Arc::new(config),
             durable,
             role: Role::Follower { leader: None },
             commit_index: 0,
@@ -140,6 +156,7 @@ impl<M: StateMachine> Node<M> {
             machine: SessionMachine::new(machine),
             match_tracker: MatchTracker::default(),
             pending: BTreeMap::new(),
+            lead: Leadership::default(),
         })
     }
 
@@ -154,6 +171,10 @@ impl<M: StateMachine> Node<M> {
             Input::Timeout(timer) => self.handle_timeout(timer, out),
             Input::ClientRequest(request) => self.handle_client_request(request, out),
             Input::ClientRequests(requests) => self.handle_client_requests(requests, out),
+            Input::Read(request) => self.handle_read(request, out),
+            Input::TransferLeadership(target) => self
+                .transfer_leadership(target, out)
+                .map_err(StepError::Transfer),
         }
     }
 
@@ -167,6 +188,32 @@ impl<M: StateMachine> Node<M> {
         if !self.config.is_peer(from) {
             return Err(StepError::UnknownPeer(from));
         }
+        // Terms 0 and u64::MAX are refused before they are adopted: no correct server sends
+        // them, a vote in term 0 would not survive a restart (`DurableState::validate`), and
+        // `current_term + 1` (§5.2) must never overflow into a lower term.
+        if message.term() == 0 || message.term() == Term::MAX {
+            return Err(StepError::TermOutOfRange {
+                term: message.term(),
+            });
+        }
+        match &message {
+            // Dissertation §9.6: a pre-vote's term is the one its sender would stand in; it is
+            // never adopted (the receiver decides, under its rule switch).
+            Message::PreVote(m) => return self.handle_pre_vote(from, m.clone(), out),
+            // A granted pre-vote carries the requested term, which the pre-candidate has not
+            // reached yet: counted, not adopted.
+            Message::PreVoteResponse(m) if m.vote_granted => {
+                return self.handle_pre_vote_response(from, m.clone(), out)
+            }
+            // §4.2.3: a follower that hears from a current leader neither adopts the term of
+            // nor answers a RequestVote, unless it comes from a leadership transfer.
+            Message::RequestVote(m) if m.term > self.current_term() && !m.leadership_transfer => {
+                if let Some(leader) = self.sticky_leader() {
+                    return Err(StepError::LeaderSticky(leader));
+                }
+            }
+            _ => {}
+        }
         // §5.1: a server that sees a higher term adopts it and reverts to follower.
         if message.term() > self.current_term() {
             self.become_follower(message.term(), None, out);
@@ -176,6 +223,11 @@ impl<M: StateMachine> Node<M> {
             Message::RequestVoteResponse(m) => self.handle_request_vote_response(from, m, out),
             Message::AppendEntries(m) => self.handle_append_entries(from, m, out),
             Message::AppendEntriesResponse(m) => self.handle_append_entries_response(from, m, out),
+            Message::PreVote(m) => self.handle_pre_vote(from, m, out),
+            Message::PreVoteResponse(m) => self.handle_pre_vote_response(from, m, out),
+            Message::TimeoutNow(m) => self.handle_timeout_now(from, m, out),
+            Message::Heartbeat(m) => self.handle_heartbeat(from, m, out),
+            Message::HeartbeatResponse(m) => self.handle_heartbeat_response(from, m, out),
         }
     }
 
@@ -186,13 +238,31 @@ impl<M: StateMachine> Node<M> {
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
         match (timer, &self.role) {
-            (Timer::Election, Role::Follower { .. } | Role::Candidate { .. }) => {
-                self.start_election(out);
+            (
+                Timer::Election,
+                Role::Follower { .. } | Role::PreCandidate { .. } | Role::Candidate { .. },
+            ) => {
+                if self.config.pre_vote {
+                    self.start_pre_vote(out)
+                } else {
+                    self.start_election(false, out)
+                }
+            }
+            (Timer::QuorumCheck, Role::Leader { .. }) => {
+                self.handle_quorum_check(out);
+                Ok(())
+            }
+            (Timer::TransferTimeout, Role::Leader { .. }) => {
+                self.abort_transfer();
                 Ok(())
             }
             (Timer::Heartbeat, Role::Leader { .. }) => {
                 // §5.2: leaders send periodic heartbeats to maintain their authority.
                 self.heartbeat(out);
+                if self.checks_quorum() {
+                    // §6.2: numbered rounds, which the quorum check counts.
+                    self.start_round(out);
+                }
                 out.push(Effect::SetTimer {
                     timer: Timer::Heartbeat,
                     after: self.config.heartbeat(),
@@ -251,6 +321,15 @@ impl<M: StateMachine> Node<M> {
                 response: ClientResponse::NotLeader {
                     leader_hint: self.leader_hint(),
                 },
+            });
+            return;
+        }
+        if let Some(target) = self.lead.transfer {
+            // Dissertation §3.10: during a transfer the leader takes no proposals.
+            out.push(Effect::Reply {
+                client,
+                serial,
+                response: ClientResponse::TransferInProgress { target },
             });
             return;
         }
@@ -324,10 +403,21 @@ impl<M: StateMachine> Node<M> {
             self.durable.voted_for = None;
             self.persist_hard_state(out);
         }
-        if matches!(self.role, Role::Leader { .. }) {
+        let was_leader = matches!(self.role, Role::Leader { .. });
+        if was_leader {
             out.push(Effect::CancelTimer {
                 timer: Timer::Heartbeat,
             });
+            if self.checks_quorum() {
+                out.push(Effect::CancelTimer {
+                    timer: Timer::QuorumCheck,
+                });
+            }
+            if self.lead.transfer.is_some() {
+                out.push(Effect::CancelTimer {
+                    timer: Timer::TransferTimeout,
+                });
+            }
         }
         if !matches!(self.role, Role::Follower { .. }) {
             self.reset_election_timer(out);
@@ -337,6 +427,10 @@ impl<M: StateMachine> Node<M> {
         // followers equal.
         self.match_tracker = MatchTracker::default();
         self.pending.clear();
+        if was_leader {
+            self.refuse_pending_reads(out);
+            self.lead = Leadership::default();
+        }
     }
 
     /// §5.2, §8: a new leader initializes `next_index` to its last index + 1 and `match_index`
@@ -367,12 +461,21 @@ impl<M: StateMachine> Node<M> {
         out.push(Effect::CancelTimer {
             timer: Timer::Election,
         });
+        self.lead = Leadership::default();
         self.append_as_leader(Payload::Noop, out);
         self.replicate(None, out);
         out.push(Effect::SetTimer {
             timer: Timer::Heartbeat,
             after: self.config.heartbeat(),
         });
+        if self.checks_quorum() {
+            // §6.2: the first quorum check counts acknowledgements of this first round.
+            self.lead.check_round = self.start_round(out);
+            out.push(Effect::SetTimer {
+                timer: Timer::QuorumCheck,
+                after: self.config.quorum_check(),
+            });
+        }
         self.advance_leader_commit(out);
     }
 
@@ -414,6 +517,7 @@ impl<M: StateMachine> Node<M> {
         // Never past the log: what is committed must be held.
         self.commit_index = index.min(self.durable.log.last_index());
         self.apply_committed(out);
+        self.advance_reads(out);
     }
 
     /// Figure 2, all servers: while `commit_index > last_applied`, apply the next entry. The
@@ -518,12 +622,23 @@ impl<M: StateMachine> Node<M> {
         matches!(self.role, Role::Candidate { .. })
     }
 
+    /// Whether this node is a pre-candidate (dissertation §9.6).
+    pub fn is_pre_candidate(&self) -> bool {
+        matches!(self.role, Role::PreCandidate { .. })
+    }
+
+    /// The leader's state for heartbeat rounds, CheckQuorum, leases, transfers and reads
+    /// (empty unless this node leads).
+    pub fn leadership(&self) -> &Leadership<M::Command> {
+        &self.lead
+    }
+
     /// The leader this node knows of in its current term: itself if it leads.
     pub fn leader_hint(&self) -> Option<NodeId> {
         match &self.role {
             Role::Leader { .. } => Some(self.id()),
             Role::Follower { leader } => *leader,
-            Role::Candidate { .. } => None,
+            Role::PreCandidate { .. } | Role::Candidate { .. } => None,
         }
     }
 
@@ -554,11 +669,15 @@ impl<M: StateMachine> Node<M> {
     /// (for the model checker's symmetry reduction).
     pub fn map_node_ids(&self, f: impl Fn(NodeId) -> NodeId) -> Self {
         let mut n = self.clone();
-        n.config = self.config.map_node_ids(&f);
+        n.config = Arc::new(self.config.map_node_ids(&f));
         n.durable.voted_for = self.durable.voted_for.map(&f);
+        n.lead = self.lead.map_node_ids(&f);
         n.role = match &self.role {
             Role::Follower { leader } => Role::Follower {
                 leader: leader.map(&f),
+            },
+            Role::PreCandidate { votes } => Role::PreCandidate {
+                votes: votes.iter().map(|&v| f(v)).collect(),
             },
             Role::Candidate { votes } => Role::Candidate {
                 votes: votes.iter().map(|&v| f(v)).collect(),

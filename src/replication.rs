@@ -117,8 +117,9 @@ impl<M: StateMachine> Node<M> {
         }
     }
 
-    /// Sends `peer` what its flow state allows, after an answer from it.
-    fn replicate_to(&mut self, peer: NodeId, out: &mut NodeEffects<M>) {
+    /// §5.3: sends `peer` what its flow state allows (dissertation §10.2): after an answer from
+    /// it, or to a leadership transfer's target.
+    pub(crate) fn send_append_entries(&mut self, peer: NodeId, out: &mut NodeEffects<M>) {
         if let Some((mut sender, progress)) = self.sender(None) {
             if let Some(p) = progress.get_mut(&peer) {
                 sender.fill(peer, p, out);
@@ -177,8 +178,11 @@ impl<M: StateMachine> Node<M> {
         match self.role {
             // §5.2: Election Safety means no second leader of this term can exist.
             Role::Leader { .. } => return Err(StepError::SecondLeader(from)),
-            // §5.2: a candidate that hears from a leader of its term returns to follower.
-            Role::Candidate { .. } => self.become_follower(current_term, Some(from), out),
+            // §5.2: a candidate (or pre-candidate) that hears from a leader of its term returns
+            // to follower.
+            Role::Candidate { .. } | Role::PreCandidate { .. } => {
+                self.become_follower(current_term, Some(from), out)
+            }
             Role::Follower { .. } => self.role = Role::Follower { leader: Some(from) },
         }
         // §5.2: hearing from the current leader keeps a follower from starting an election.
@@ -313,8 +317,13 @@ impl<M: StateMachine> Node<M> {
                         MatchTracker::from_match_indexes(progress.values().map(|p| p.match_index));
                 }
                 self.advance_leader_commit(out);
-                // Only entries not already in flight go out (the window tracks them).
-                self.replicate_to(from, out);
+                if self.lead.transfer == Some(from) {
+                    // §3.10: the target may now be caught up.
+                    self.continue_transfer(from, out);
+                } else {
+                    // Only entries not already in flight go out (the window tracks them).
+                    self.send_append_entries(from, out);
+                }
                 Ok(())
             }
             AppendResult::Reject {
@@ -343,7 +352,7 @@ impl<M: StateMachine> Node<M> {
                     }) => first_index,
                 };
                 p.on_reject(prev_log_index, hinted, &self.config);
-                self.replicate_to(from, out);
+                self.send_append_entries(from, out);
                 Ok(())
             }
         }

@@ -30,6 +30,14 @@ pub trait StateMachine: Clone + Debug + Eq + Ord + Hash {
     type Output: Clone + Debug + Eq + Ord + Hash + Serialize + DeserializeOwned;
     /// Applies one committed command. Must be deterministic.
     fn apply(&mut self, command: &Self::Command) -> Self::Output;
+    /// Answers `command` from the current state without changing it, if it is a read-only
+    /// query; `None` if it must go through the log. Reads served this way (`Input::Read`,
+    /// dissertation §6.4) take no log entry. A machine that leaves this out has no queries:
+    /// every command goes through the log.
+    fn query(&self, command: &Self::Command) -> Option<Self::Output> {
+        let _ = command;
+        None
+    }
 }
 
 /// The last request applied for one client, and its output (dissertation §6.3).
@@ -73,6 +81,12 @@ impl<M: StateMachine> SessionMachine<M> {
     /// The application state.
     pub fn machine(&self) -> &M {
         &self.machine
+    }
+
+    /// Answers a read-only query from the current state (dissertation §6.4), or `None` if the
+    /// machine does not answer `command` as a query.
+    pub fn query(&self, command: &M::Command) -> Option<M::Output> {
+        self.machine.query(command)
     }
 
     /// The session table.

@@ -63,7 +63,8 @@ proptest! {
         voted in prop::option::of(2u64..=3),
         voter_log_steps in prop::collection::vec(0u64..2, 0..4),
         candidate in 2u64..=3,
-        request_term in 0u64..5,
+        // Term 0 is refused before any vote decision (`StepError::TermOutOfRange`).
+        request_term in 1u64..5,
         last_log_index in 0u64..5,
         last_log_term in 0u64..5,
     ) {
@@ -75,6 +76,8 @@ proptest! {
             terms.push(t);
         }
         let voter_term = voter_term.max(terms.last().copied().unwrap_or(0));
+        // No vote is cast in term 0 (`DurableState::validate`).
+        let voted = voted.filter(|_| voter_term > 0);
         let state = DurableState {
             current_term: voter_term,
             voted_for: voted.map(NodeId),
@@ -84,7 +87,7 @@ proptest! {
         let config = Config::new(NodeId(1), vec![NodeId(1), NodeId(2), NodeId(3)]).unwrap();
         let mut node = Node::new(config, state.clone(), KvStore::default(), &mut out).unwrap();
         out.clear();
-        let request = Message::RequestVote(RequestVote { term: request_term, last_log_index, last_log_term });
+        let request = Message::RequestVote(RequestVote { term: request_term, last_log_index, last_log_term, leadership_transfer: false });
         let _ = node.step(Input::Message { from: NodeId(candidate), message: request }, &mut out);
 
         let term_ok = request_term >= voter_term;

@@ -24,7 +24,9 @@ fn durable(term: Term, voted_for: Option<u64>, log_terms: &[Term]) -> DurableSta
 /// Node `id` of an `n`-node cluster, started from `state`; the start-up effects are dropped.
 fn start(id: u64, n: u64, state: DurableState<KvCommand>) -> Node<KvStore> {
     let mut out = Out::new();
-    let config = Config::new(NodeId(id), ids(n)).unwrap();
+    let mut config = Config::new(NodeId(id), ids(n)).unwrap();
+    // These tests drive §5.2 elections directly; PreVote has its own tests (tests/features.rs).
+    config.pre_vote = false;
     Node::new(config, state, KvStore::default(), &mut out).unwrap()
 }
 
@@ -50,6 +52,7 @@ fn vote_request(term: Term, last_log_index: Index, last_log_term: Term) -> Messa
         term,
         last_log_index,
         last_log_term,
+        leadership_transfer: false,
     })
 }
 

@@ -14,6 +14,7 @@ fn leader(window: usize) -> (Node<KvStore>, NodeEffects<KvStore>) {
     let mut out = NodeEffects::<KvStore>::new();
     let mut config = Config::new(NodeId(1), ids()).unwrap();
     config.max_in_flight_appends = window;
+    config.pre_vote = false; // elect by RequestVote directly (PreVote is not under test)
     let mut node = Node::new(
         config,
         DurableState::default(),

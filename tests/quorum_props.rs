@@ -155,7 +155,9 @@ fn propose(node: &mut Node<KvStore>, serial: u64) {
 /// starts with uncommitted entries of an earlier term (Figure 8's situation).
 fn leader(n: usize, old_entries: u64) -> (Node<KvStore>, u64) {
     let mut out = NodeEffects::<KvStore>::new();
-    let config = Config::new(NodeId(1), ids(n)).expect("valid config");
+    let mut config = Config::new(NodeId(1), ids(n)).expect("valid config");
+    // Elected by RequestVote answers alone, without the pre-vote phase.
+    config.pre_vote = false;
     let mut node = Node::new(
         config,
         DurableState::default(),
@@ -180,6 +182,7 @@ fn leader(n: usize, old_entries: u64) -> (Node<KvStore>, u64) {
                     term: 2,
                     last_log_index: 0,
                     last_log_term: 0,
+                    leadership_transfer: false,
                 }),
             },
         );

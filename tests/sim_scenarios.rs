@@ -26,7 +26,14 @@ fn ensure(sim: &Simulation, ok: bool, what: impl FnOnce() -> String) -> Result<(
 
 fn manual(n: u64, seed: u64) -> Simulation {
     // Reordering delays, but no loss: etcd's network tests deliver every message.
-    Simulation::new(SimConfig::new(n, seed).manual_timers())
+    Simulation::new(no_pre_vote(SimConfig::new(n, seed).manual_timers()))
+}
+
+/// etcd-io/raft runs the scenarios of these names without PreVote (the core's default); the
+/// pre-vote variants are in `tests/sim_features.rs`.
+fn no_pre_vote(mut config: SimConfig) -> SimConfig {
+    config.pre_vote = false;
+    config
 }
 
 fn campaign(sim: &mut Simulation, id: u64) -> Result<(), SimError> {
@@ -123,7 +130,8 @@ fn leader_election_with_logs() {
             disk(1, None, &[1, 1]),
             disk(1, None, &[]),
         ];
-        let mut sim = Simulation::from_disks(SimConfig::new(5, seed).manual_timers(), disks)?;
+        let mut sim =
+            Simulation::from_disks(no_pre_vote(SimConfig::new(5, seed).manual_timers()), disks)?;
         campaign(&mut sim, 1)?;
         ensure(&sim, !node(&sim, 1).is_leader(), || {
             "out-of-date n1 won".into()
@@ -361,7 +369,7 @@ fn single_node_commit() {
 /// majority, everything before it commits too.
 fn commit_rules_for_new_term(seed: u64) -> Result<(), SimError> {
     // One entry per AppendEntries, so that old entries and the new no-op travel separately.
-    let mut config = SimConfig::new(5, seed).manual_timers();
+    let mut config = no_pre_vote(SimConfig::new(5, seed).manual_timers());
     config.max_entries_per_append = 1;
     let mut sim = Simulation::new(config);
     campaign(&mut sim, 1)?;
@@ -444,7 +452,8 @@ type Out = NodeEffects<KvStore>;
 
 fn core_node(id: u64, disk: DurableState<KvCommand>) -> Node<KvStore> {
     let ids = (1..=3).map(NodeId).collect();
-    let config = Config::new(NodeId(id), ids).expect("valid");
+    let mut config = Config::new(NodeId(id), ids).expect("valid");
+    config.pre_vote = false;
     Node::new(config, disk, KvStore::default(), &mut Out::new()).expect("valid disk")
 }
 
@@ -493,6 +502,7 @@ fn run_vote_from_any_state(seed: u64) -> Result<(), String> {
             term,
             last_log_index: 42,
             last_log_term: term,
+            leadership_transfer: false,
         });
         n1.step(
             Input::Message {
@@ -554,7 +564,8 @@ fn run_election_overwrites_newer_logs(seed: u64) -> Result<(), SimError> {
         disk(2, Some(3), &[]),  // n4 voted for n3 but got no entry
         disk(2, Some(3), &[]),  // n5 likewise
     ];
-    let mut sim = Simulation::from_disks(SimConfig::new(5, seed).manual_timers(), disks)?;
+    let mut sim =
+        Simulation::from_disks(no_pre_vote(SimConfig::new(5, seed).manual_timers()), disks)?;
     // n1's first campaign (term 2) fails: n3, n4 and n5 already voted in term 2.
     campaign(&mut sim, 1)?;
     ensure(

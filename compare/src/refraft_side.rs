@@ -82,6 +82,7 @@ impl<M: StateMachine + Default> Nodes<M> {
                     ..
                 } => self.applied += 1,
                 Effect::Reply { .. }
+                | Effect::ReadReply { .. }
                 | Effect::Apply { .. }
                 | Effect::SetTimer { .. }
                 | Effect::CancelTimer { .. } => {}

@@ -5,6 +5,7 @@ use crate::client::{ClientSetup, ClientState};
 use crate::ids::{node_id, server_id};
 use crate::msg::Msg;
 use crate::server::{ServerSetup, ServerState, Stored};
+use crate::shared::Shared;
 use refraft::{Input, Timer};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
@@ -66,9 +67,9 @@ impl Actor for RaftActor {
     type State = ActorState;
     type Timer = ModelTimer;
     type Random = ();
-    type Storage = Stored;
+    type Storage = Shared<Stored>;
 
-    fn on_start(&self, id: Id, storage: &Option<Stored>, o: &mut Out<Self>) -> ActorState {
+    fn on_start(&self, id: Id, storage: &Option<Shared<Stored>>, o: &mut Out<Self>) -> ActorState {
         match self {
             RaftActor::Server(setup) => ActorState::Server(setup.start(id, storage, o)),
             RaftActor::Client(setup) => ActorState::Client(setup.start(id, o)),
@@ -80,12 +81,15 @@ impl Actor for RaftActor {
             (RaftActor::Server(setup), Msg::Raft(message)) => {
                 let input = Input::Message {
                     from: node_id(src),
-                    message,
+                    message: (*message).clone(),
                 };
                 setup.step(state, input, o)
             }
             (RaftActor::Server(setup), Msg::Request(request)) => {
                 setup.step(state, Input::ClientRequest(request), o)
+            }
+            (RaftActor::Server(setup), Msg::Read(request)) => {
+                setup.step(state, Input::Read(request), o)
             }
             (RaftActor::Client(setup), Msg::Reply { serial, response }) => {
                 setup.on_reply(state, serial, response, o)
@@ -139,7 +143,7 @@ impl Rewrite<Id> for ActorState {
                 ActorState::Server(ServerState {
                     node: s.node.map_node_ids(|n| rewrite_node(plan, n)),
                     disk,
-                    ghost: s.ghost.clone(),
+                    ghost: s.ghost.map_node_ids(|n| rewrite_node(plan, n)),
                 })
             }
             ActorState::Client(c) => {
@@ -151,10 +155,13 @@ impl Rewrite<Id> for ActorState {
     }
 }
 
-impl Rewrite<Id> for Stored {
+impl Rewrite<Id> for Shared<Stored> {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        let mut s = self.clone();
+        // The ghost history names servers too (leaders of reads and terms), so it is
+        // rewritten with the vote.
+        let mut s = Stored::clone(self);
         s.durable.voted_for = s.durable.voted_for.map(|n| rewrite_node(plan, n));
-        s
+        s.ghost = s.ghost.map_node_ids(|n| rewrite_node(plan, n));
+        Shared::new(s)
     }
 }

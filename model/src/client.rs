@@ -34,6 +34,10 @@ pub struct ClientSetup {
     pub requests: usize,
     /// Whether a timer re-sends the current request to the next server.
     pub retry: bool,
+    /// Whether `GET`s are sent as reads without log entries (dissertation §6.4). Then each new
+    /// request also goes to the server after the one that answered the last, so that a read
+    /// can meet a server other than the one that acknowledged the write before it.
+    pub reads: bool,
 }
 
 /// The `k`-th request (from 0) of the client with actor index `id`: `SET x=<n>`, `GET x`,
@@ -80,7 +84,13 @@ impl ClientSetup {
             serial: state.answered as u64 + 1,
             command: client_command(self.servers, state.id, state.answered),
         };
-        o.send(Id::from(state.target), Msg::Request(request));
+        let is_get = matches!(request.command, KvCommand::Get { .. });
+        let msg = if self.reads && is_get {
+            Msg::Read(request)
+        } else {
+            Msg::Request(request)
+        };
+        o.send(Id::from(state.target), msg);
         if self.retry {
             o.set_timer(ModelTimer::ClientRetry, model_timeout());
         }
@@ -107,13 +117,17 @@ impl ClientSetup {
                 next.answered += 1;
                 next.served_after_redirect |= next.redirected;
                 next.redirected = false;
+                if self.reads {
+                    next.target = (next.target + 1) % self.servers;
+                }
                 if next.answered >= self.requests {
                     o.cancel_timer(ModelTimer::ClientRetry);
                 }
             }
             ClientResponse::NotLeader {
                 leader_hint: Some(leader),
-            } => {
+            }
+            | ClientResponse::TransferInProgress { target: leader } => {
                 // §8: the server names the leader it knows of; try that one.
                 next.target = usize::from(server_id(leader));
                 next.redirected = true;

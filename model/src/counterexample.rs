@@ -68,7 +68,8 @@ impl Step {
         })
     }
 
-    fn to_action(&self) -> Action {
+    /// The model action of this step.
+    pub fn to_action(&self) -> Action {
         match self {
             Step::Deliver { src, dst, msg } => ActorModelAction::Deliver {
                 src: Id::from(*src),
@@ -113,6 +114,10 @@ pub enum ReplayError {
     NotEnabled {
         /// The step's position.
         index: usize,
+        /// The step, as `check` prints it.
+        step: String,
+        /// The steps that were enabled there.
+        enabled: Vec<String>,
     },
     /// Step `index` changes nothing (stateright counts it as no step).
     NoOp {
@@ -127,8 +132,26 @@ impl fmt::Display for ReplayError {
             ReplayError::Json(e) => write!(f, "not a counterexample: {e}"),
             ReplayError::Settings(e) => write!(f, "bad settings: {e}"),
             ReplayError::UnknownProperty(p) => write!(f, "the model has no property {p:?}"),
-            ReplayError::NotEnabled { index } => write!(f, "step {index} is not enabled"),
-            ReplayError::NoOp { index } => write!(f, "step {index} changes nothing"),
+            ReplayError::NotEnabled {
+                index,
+                step,
+                enabled,
+            } => {
+                let place = match index {
+                    0 => "in the initial state".to_string(),
+                    i => format!("after step {i}"),
+                };
+                write!(
+                    f,
+                    "step {} is impossible: {step} is not enabled {place}; enabled there:",
+                    index + 1
+                )?;
+                for e in enabled {
+                    write!(f, "\n  {e}")?;
+                }
+                Ok(())
+            }
+            ReplayError::NoOp { index } => write!(f, "step {} changes nothing", index + 1),
         }
     }
 }
@@ -169,7 +192,8 @@ impl Counterexample {
         self.replay_on(&model)
     }
 
-    fn replay_on(&self, model: &RaftModel) -> Result<Vec<State>, ReplayError> {
+    /// [`Counterexample::replay`] on a model built from the same settings.
+    pub fn replay_on(&self, model: &RaftModel) -> Result<Vec<State>, ReplayError> {
         let mut states = vec![model.init_states().remove(0)];
         let mut actions = Vec::new();
         for (index, step) in self.steps.iter().enumerate() {
@@ -178,7 +202,11 @@ impl Counterexample {
             actions.clear();
             model.actions(last, &mut actions);
             if !actions.contains(&action) {
-                return Err(ReplayError::NotEnabled { index });
+                return Err(ReplayError::NotEnabled {
+                    index,
+                    step: model.format_action(&action),
+                    enabled: actions.iter().map(|a| model.format_action(a)).collect(),
+                });
             }
             let next = model
                 .next_state(last, action)
@@ -193,18 +221,54 @@ impl Counterexample {
     pub fn reproduces(&self) -> Result<bool, ReplayError> {
         let model = RaftModel::new(self.settings.clone()).map_err(ReplayError::Settings)?;
         let states = self.replay_on(&model)?;
+        self.reproduces_on(&model, &states)
+    }
+
+    /// [`Counterexample::reproduces`] on the states [`Counterexample::replay_on`] returned.
+    pub fn reproduces_on(&self, model: &RaftModel, states: &[State]) -> Result<bool, ReplayError> {
         let property = model
             .properties()
             .into_iter()
             .find(|p| p.name == self.property)
             .ok_or_else(|| ReplayError::UnknownProperty(self.property.clone()))?;
         let last = states.last().expect("at least the initial state");
-        let holds = (property.condition)(&model, last);
+        let holds = (property.condition)(model, last);
         Ok(match property.expectation {
             Expectation::Always => !holds,
             Expectation::Sometimes => holds,
             // An "eventually" counterexample ends in a terminal state where it never held.
-            Expectation::Eventually => !states.iter().any(|s| (property.condition)(&model, s)),
+            Expectation::Eventually => !states.iter().any(|s| (property.condition)(model, s)),
         })
     }
+}
+
+/// The path cut at its first state that shows `property`'s discovery: the first state that
+/// violates an "always" property, or satisfies a "sometimes" one. stateright's checkers report
+/// the path of the state where they noticed the discovery, which can lie past the first such
+/// state (its BFS hands out work in batches). "Eventually" paths are returned whole.
+pub fn first_discovery(
+    model: &RaftModel,
+    property: &str,
+    path: Path<State, Action>,
+) -> Path<State, Action> {
+    let Some(p) = model.properties().into_iter().find(|p| p.name == property) else {
+        return path;
+    };
+    let shows = |s: &State| match p.expectation {
+        Expectation::Always => !(p.condition)(model, s),
+        Expectation::Sometimes => (p.condition)(model, s),
+        Expectation::Eventually => false,
+    };
+    let pairs = path.clone().into_vec();
+    let Some(first) = pairs.iter().position(|(s, _)| shows(s)) else {
+        return path;
+    };
+    if first + 1 == pairs.len() {
+        return path;
+    }
+    let actions: Vec<Action> = pairs[..first]
+        .iter()
+        .filter_map(|(_, a)| a.clone())
+        .collect();
+    Path::from_actions(model, pairs[0].0.clone(), &actions).unwrap_or(path)
 }

@@ -64,7 +64,10 @@ pub(crate) fn back_to_probe(m: &RaftModel, s: &State) -> bool {
 pub(crate) fn stale_rejection(m: &RaftModel, s: &State) -> bool {
     let leaders: Vec<_> = leaders(m, s).collect();
     s.network.iter_deliverable().any(|env| {
-        let Msg::Raft(Message::AppendEntriesResponse(r)) = env.msg else {
+        let Msg::Raft(m) = env.msg else {
+            return false;
+        };
+        let Message::AppendEntriesResponse(r) = &**m else {
             return false;
         };
         let AppendResult::Reject { prev_log_index, .. } = r.result else {

@@ -5,7 +5,10 @@
 //! never reads it. It survives crashes with the server's durable state (it is stored with it), so
 //! that a property such as Election Safety sees every election, not only current leaders.
 
-use refraft::{Entry, Index, KvCommand, KvStore, Node, Payload, Role, Term};
+use refraft::{
+    Effect, Entry, Index, Input, KvCommand, KvOutput, KvStore, Message, Node, NodeId, Payload,
+    ReadPath, Role, StepError, Term,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 
@@ -56,6 +59,62 @@ pub struct Ghost {
     /// While leading, the server committed a client entry of an earlier term, counted
     /// indirectly through an entry of its own term (§5.4.2, Figure 8).
     pub committed_indirectly: bool,
+    /// With PreVote: the highest term in which this server became a (real) candidate.
+    pub candidate_term: Term,
+    /// The server refused (or, sticky, ignored) a pre-vote (dissertation §9.6, §4.2.3).
+    pub pre_vote_rejected: bool,
+    /// While leading, the server stepped down at a failed quorum check (§6.2).
+    pub lost_quorum: bool,
+    /// While leading, the server answered a read confirmed by a heartbeat round (§6.4).
+    pub read_by_read_index: bool,
+    /// While leading, the server answered a read under its lease (§6.4.1).
+    pub read_by_lease: bool,
+    /// The "heard from the leader recently" window: the term, the leader and the last
+    /// heartbeat round this follower answered. Closed (`None`) when the server stops following
+    /// that leader (its election timer fired, a newer term, a restart).
+    pub window: Option<(Term, NodeId, u64)>,
+}
+
+/// What the ghost needs to know of an input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Observed {
+    /// A PreVote request.
+    PreVote,
+    /// A heartbeat round from a leader.
+    Heartbeat {
+        /// The sender.
+        from: NodeId,
+        /// The leader's term.
+        term: Term,
+        /// The round.
+        round: u64,
+    },
+    /// The quorum-check timer.
+    QuorumCheck,
+    /// Anything else.
+    Other,
+}
+
+impl Observed {
+    /// Classifies `input`.
+    pub fn of(input: &Input<KvCommand>) -> Self {
+        match input {
+            Input::Message {
+                message: Message::PreVote(_),
+                ..
+            } => Observed::PreVote,
+            Input::Message {
+                from,
+                message: Message::Heartbeat(h),
+            } => Observed::Heartbeat {
+                from: *from,
+                term: h.term,
+                round: h.round,
+            },
+            Input::Timeout(refraft::Timer::QuorumCheck) => Observed::QuorumCheck,
+            _ => Observed::Other,
+        }
+    }
 }
 
 impl Ghost {
@@ -85,6 +144,65 @@ impl Ghost {
         if current_term < self.max_term {
             self.violations.insert(Violation::TermDecreased);
         }
+    }
+
+    /// Observes what one step did for PreVote, CheckQuorum and reads: the step's input, the
+    /// node's verdict and its effects.
+    pub fn observe_features(
+        &mut self,
+        input: Observed,
+        result: &Result<(), StepError>,
+        effects: &[Effect<KvCommand, KvOutput>],
+        before: &Node<KvStore>,
+        after: &Node<KvStore>,
+    ) {
+        if input == Observed::PreVote {
+            let refused = effects.iter().any(|e| {
+                matches!(e, Effect::Send { message: Message::PreVoteResponse(r), .. } if !r.vote_granted)
+            });
+            self.pre_vote_rejected |= refused || matches!(result, Err(StepError::LeaderSticky(_)));
+        }
+        if input == Observed::QuorumCheck && before.is_leader() && !after.is_leader() {
+            self.lost_quorum = true;
+        }
+        for e in effects {
+            if let Effect::ReadReply {
+                path,
+                response: refraft::ClientResponse::Applied(_),
+                ..
+            } = e
+            {
+                match path {
+                    ReadPath::ReadIndex => self.read_by_read_index = true,
+                    ReadPath::Lease => self.read_by_lease = true,
+                    ReadPath::Refused => {}
+                }
+            }
+        }
+        if after.config().pre_vote && after.is_candidate() {
+            self.candidate_term = self.candidate_term.max(after.current_term());
+        }
+        if let Observed::Heartbeat { from, term, round } = input {
+            if after.current_term() == term
+                && matches!(after.role(), Role::Follower { leader: Some(l) } if *l == from)
+            {
+                self.window = Some((term, from, round));
+            }
+        }
+        let still_open = self.window.is_some_and(|(term, leader, _)| {
+            after.current_term() == term
+                && matches!(after.role(), Role::Follower { leader: Some(l) } if *l == leader)
+        });
+        if !still_open {
+            self.window = None;
+        }
+    }
+
+    /// The same history with every node id passed through `f` (for symmetry reduction).
+    pub fn map_node_ids(&self, f: impl Fn(NodeId) -> NodeId) -> Self {
+        let mut g = self.clone();
+        g.window = g.window.map(|(t, l, r)| (t, f(l), r));
+        g
     }
 
     /// Observes one step of the server, from `before` to `after`.

@@ -57,7 +57,7 @@ impl History {
 
     /// A client sent `msg`: a request with a new serial is an invocation.
     pub fn on_send<C>(_cfg: &C, history: &Self, env: Envelope<&Msg>) -> Option<Self> {
-        let Msg::Request(request) = env.msg else {
+        let (Msg::Request(request) | Msg::Read(request)) = env.msg else {
             return None;
         };
         if history

@@ -18,6 +18,7 @@
 pub mod actor;
 pub mod client;
 pub mod counterexample;
+pub mod diagram;
 pub mod flow;
 pub mod ghost;
 pub mod history;
@@ -25,8 +26,12 @@ pub mod ids;
 pub mod model;
 pub mod msg;
 pub mod properties;
+pub mod report;
 pub mod server;
 pub mod settings;
+pub mod shared;
+mod spelling;
+pub mod summary;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};
@@ -36,3 +41,4 @@ pub use model::{Action, RaftModel, State};
 pub use msg::Msg;
 pub use server::{ServerState, Stored};
 pub use settings::{NetworkKind, Settings};
+pub use shared::Shared;

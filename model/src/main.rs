@@ -9,15 +9,16 @@
 //! refraft-model replay tests/counterexamples/vote-once.json
 //! ```
 
+mod cli;
+
 use clap::{Args, Parser, Subcommand};
 use refraft::Rule;
-use refraft_model::{Counterexample, NetworkKind, RaftModel, Settings};
-use stateright::report::{ReportData, ReportDiscovery, Reporter};
+use refraft_model::counterexample::first_discovery;
+use refraft_model::settings::Reads;
+use refraft_model::{report, Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, UniformChooser};
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
 
 #[derive(Parser)]
 #[command(
@@ -42,6 +43,9 @@ enum Command {
     Replay {
         /// The JSON file.
         file: PathBuf,
+        /// Also write a self-contained HTML report (space-time diagram, state table).
+        #[arg(long, value_name = "OUT.html")]
+        html: Option<PathBuf>,
     },
 }
 
@@ -63,9 +67,10 @@ struct Bounds {
     /// Servers that may be down at the same moment (they restart from durable state).
     #[arg(long, default_value_t = 1)]
     max_crashes: usize,
-    /// Network: duplicating, reordering (multiset) or ordered (FIFO per channel).
-    #[arg(long, default_value_t = NetworkKind::Duplicating)]
-    network: NetworkKind,
+    /// Network: duplicating (the default; reordering under --stable), reordering (multiset)
+    /// or ordered (FIFO per channel).
+    #[arg(long)]
+    network: Option<NetworkKind>,
     /// The network may also lose messages (partitions included).
     #[arg(long)]
     lossy: bool,
@@ -99,10 +104,23 @@ struct Bounds {
     #[arg(long)]
     stable: bool,
     /// Switch one protocol rule off: persist-vote, vote-once, election-restriction,
-    /// current-term-commit, truncate-only-on-conflict, commit-min-last-new, probe-on-reject,
-    /// next-index-bound.
+    /// current-term-commit, truncate-only-on-conflict, commit-min-last-new,
+    /// read-index-quorum-round, read-after-own-term-commit, lease-needs-stickiness,
+    /// prevote-keeps-term, check-quorum, probe-on-reject, next-index-bound.
     #[arg(long = "break", value_name = "RULE")]
     broken_rule: Option<Rule>,
+    /// PreVote (dissertation §9.6): an election starts only after a majority of pre-votes.
+    #[arg(long)]
+    pre_vote: bool,
+    /// CheckQuorum and leader stickiness (dissertation §6.2, §4.2.3).
+    #[arg(long)]
+    check_quorum: bool,
+    /// How GETs are answered: log (as entries), read-index or lease (dissertation §6.4).
+    #[arg(long, default_value_t = Reads::Log)]
+    reads: Reads,
+    /// Most heartbeat rounds (ReadIndex, CheckQuorum) a leader sends in its term.
+    #[arg(long, default_value_t = 3)]
+    max_rounds: u64,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -130,7 +148,7 @@ impl Bounds {
             requests: self.requests,
             max_term: self.max_term,
             max_crashes: self.max_crashes,
-            network: self.network,
+            network: self.network.unwrap_or(NetworkKind::Duplicating),
             lossy: self.lossy,
             max_in_flight: self.max_in_flight.0,
             max_entries: self.max_entries,
@@ -142,7 +160,14 @@ impl Bounds {
             client_retry: self.client_retry,
             stable: false,
             broken_rule: self.broken_rule,
+            pre_vote: self.pre_vote,
+            check_quorum: self.check_quorum,
+            reads: self.reads,
+            max_rounds: self.max_rounds,
         };
+        if self.stable && self.network == Some(NetworkKind::Duplicating) {
+            return Err("--stable needs a network that removes delivered messages: use --network reordering or ordered (with duplication no run ever ends)".into());
+        }
         let s = if self.stable { s.stable() } else { s };
         s.validate()?;
         Ok(s)
@@ -181,9 +206,43 @@ struct CheckArgs {
 struct ExploreArgs {
     #[command(flatten)]
     bounds: Bounds,
+    #[command(flatten)]
+    ignored: IgnoredSearchFlags,
     /// Address to serve on.
     #[arg(long, default_value = "localhost:3000")]
     address: String,
+}
+
+/// `check`'s search flags, which `explore` accepts (so that a `check` command line can be
+/// copied) and ignores: the explorer searches on demand.
+#[derive(Args)]
+struct IgnoredSearchFlags {
+    #[arg(long, hide = true)]
+    bfs: bool,
+    #[arg(long, hide = true)]
+    dfs: bool,
+    #[arg(long, hide = true)]
+    no_symmetry: bool,
+    #[arg(long, hide = true)]
+    threads: Option<usize>,
+    #[arg(long, hide = true)]
+    depth: Option<usize>,
+    #[arg(long, hide = true)]
+    write: Option<PathBuf>,
+    #[arg(long, hide = true)]
+    first_violation: bool,
+}
+
+impl IgnoredSearchFlags {
+    fn any(&self) -> bool {
+        self.bfs
+            || self.dfs
+            || self.no_symmetry
+            || self.threads.is_some()
+            || self.depth.is_some()
+            || self.write.is_some()
+            || self.first_violation
+    }
 }
 
 #[derive(Args)]
@@ -213,51 +272,13 @@ struct SimulateArgs {
     first_violation: bool,
 }
 
-/// Prints progress lines, then each discovery as a list of steps and an explorer link.
-struct CliReporter;
-
-impl Reporter<RaftModel> for CliReporter {
-    fn report_checking(&mut self, data: ReportData) {
-        let secs = data.duration.as_secs_f64();
-        println!(
-            "{} states={}, unique={}, depth={}, sec={:.1}, unique/s={:.0}",
-            if data.done { "Done." } else { "Checking." },
-            data.total_states,
-            data.unique_states,
-            data.max_depth,
-            secs,
-            data.unique_states as f64 / secs.max(1e-9),
-        );
-    }
-
-    fn report_discoveries(
-        &mut self,
-        model: &RaftModel,
-        discoveries: BTreeMap<&'static str, ReportDiscovery<RaftModel>>,
-    ) {
-        for (name, d) in discoveries {
-            let encoded = d.path.encode(model);
-            let actions = d.path.into_actions();
-            println!(
-                "\nDiscovered {name:?} {} ({} steps):",
-                d.classification,
-                actions.len()
-            );
-            for (i, action) in actions.iter().enumerate() {
-                println!("  {:>3}. {}", i + 1, model.format_action(action));
-            }
-            println!("  explorer: refraft-model explore ... then open /#/steps/{encoded}");
-        }
-    }
-}
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => check(args),
         Command::Explore(args) => explore(args),
         Command::Simulate(args) => simulate(args),
-        Command::Replay { file } => replay(&file),
+        Command::Replay { file, html } => cli::replay::run(&file, html.as_deref()),
     };
     match result {
         Ok(code) => code,
@@ -269,8 +290,8 @@ fn main() -> ExitCode {
 }
 
 fn print_settings(s: &Settings) {
-    println!(
-        "Model: servers={} clients={} requests={} max-term={} max-crashes={} network={}{} max-entries={} window={}{}{}{}",
+    say!(
+        "Model: servers={} clients={} requests={} max-term={} max-crashes={} network={}{} max-entries={} window={}{}{}{}{}",
         s.servers,
         s.clients,
         s.requests,
@@ -283,13 +304,48 @@ fn print_settings(s: &Settings) {
         s.max_in_flight.map(|m| format!(" max-in-flight={m}")).unwrap_or_default(),
         if s.stable { " stable-scheduler" } else if s.orderly_elections { " orderly-elections" } else { "" },
         s.broken_rule.map(|r| format!(" BROKEN RULE: {r}")).unwrap_or_default(),
+        features(s),
     );
+}
+
+/// The model flags given on this process's command line, after the subcommand.
+fn model_flags(subcommand: &str) -> Vec<String> {
+    let args: Vec<String> = std::env::args().skip(2).collect();
+    cli::flags::model_flags(subcommand, &args)
+}
+
+/// Fails unless counterexamples can be written into `dir` (created if missing): checked before
+/// the run, not after it.
+fn check_write_dir(dir: Option<&std::path::Path>) -> Result<(), String> {
+    let Some(dir) = dir else { return Ok(()) };
+    std::fs::create_dir_all(dir).map_err(|e| format!("--write {}: {e}", dir.display()))?;
+    let probe = dir.join(".refraft-model-write-test");
+    std::fs::write(&probe, b"").map_err(|e| format!("--write {}: {e}", dir.display()))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// The features switched on, as flags.
+fn features(s: &Settings) -> String {
+    let mut f = String::new();
+    if s.pre_vote {
+        f.push_str(" pre-vote");
+    }
+    if s.check_quorum {
+        f.push_str(" check-quorum");
+    }
+    if s.reads.without_log() {
+        f.push_str(&format!(" reads={} max-rounds={}", s.reads, s.max_rounds));
+    }
+    f
 }
 
 fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let settings = args.bounds.settings()?;
+    check_write_dir(args.write.as_deref())?;
     print_settings(&settings);
     let mut builder = RaftModel::new(settings.clone())?
+        .with_stutter_pruning(true)
         .checker()
         .threads(args.threads.max(1));
     if let Some(depth) = args.depth {
@@ -300,30 +356,39 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
     }
     let symmetry = !args.bfs && !args.no_symmetry;
     if symmetry {
-        builder = builder.symmetry();
+        builder = builder.symmetry_fn(RaftModel::representative);
     }
-    println!(
+    say!(
         "Search: {}{}, threads={}",
         if args.bfs { "BFS" } else { "DFS" },
         if symmetry { " + server symmetry" } else { "" },
         args.threads.max(1)
     );
-    let start = Instant::now();
     let bounded = args.depth.is_some() || args.first_violation;
     let write = args.write.as_deref();
+    let flags = model_flags("check");
     if args.bfs {
-        finish(builder.spawn_bfs(), &settings, start, bounded, write)
+        finish(builder.spawn_bfs(), &settings, flags, bounded, write)
     } else {
-        finish(builder.spawn_dfs(), &settings, start, bounded, write)
+        finish(builder.spawn_dfs(), &settings, flags, bounded, write)
     }
 }
 
 fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     let settings = args.bounds.settings()?;
+    if args.max_states == 0 {
+        return Err("--max-states must be at least 1 (0 would never stop)".into());
+    }
+    if args.depth == 0 {
+        return Err("--depth must be at least 1".into());
+    }
+    check_write_dir(args.write.as_deref())?;
     print_settings(&settings);
-    println!(
+    say!(
         "Search: random walks, seed={}, depth<={}, states<={}",
-        args.seed, args.depth, args.max_states
+        args.seed,
+        args.depth,
+        args.max_states
     );
     let mut builder: CheckerBuilder<RaftModel> = RaftModel::new(settings.clone())?
         .checker()
@@ -336,11 +401,10 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     if args.first_violation {
         builder = builder.finish_when(HasDiscoveries::AnyFailures);
     }
-    let start = Instant::now();
     finish(
         builder.spawn_simulation(args.seed, UniformChooser),
         &settings,
-        start,
+        model_flags("simulate"),
         true,
         args.write.as_deref(),
     )
@@ -350,15 +414,15 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
 fn finish(
     checker: impl Checker<RaftModel> + Send + Sync,
     settings: &Settings,
-    start: Instant,
+    model_flags: Vec<String>,
     bounded: bool,
     write: Option<&std::path::Path>,
 ) -> Result<ExitCode, String> {
-    let checker = checker.join_and_report(&mut CliReporter);
-    let secs = start.elapsed().as_secs_f64();
+    let (checker, duration) = cli::progress::run(checker, &model_flags);
+    let secs = duration.as_secs_f64();
     let model = checker.model();
     let discoveries = checker.discoveries();
-    println!(
+    say!(
         "\nstates={} unique={} depth={} seconds={:.1} unique/s={:.0}{}",
         checker.state_count(),
         checker.unique_state_count(),
@@ -372,7 +436,7 @@ fn finish(
         }
     );
     let mut ok = true;
-    println!("\nProperties:");
+    say!("\nProperties:");
     for p in model.properties() {
         let found = discoveries.contains_key(p.name);
         let (verdict, good) = match (&p.expectation, found) {
@@ -384,22 +448,24 @@ fn finish(
             (Expectation::Eventually, true) => ("VIOLATED", false),
         };
         ok &= good;
-        println!(
+        say!(
             "  {:<10} {:<55} {}",
             format!("{:?}", p.expectation).to_lowercase(),
             p.name,
             verdict
         );
         if let (Some(dir), true, false) = (write, found, p.expectation == Expectation::Sometimes) {
-            let path = discoveries[p.name].clone();
+            let path = first_discovery(model, p.name, discoveries[p.name].clone());
             let cx = Counterexample::from_path(settings, p.name, path);
-            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-            let file = dir.join(format!(
-                "{}.json",
-                p.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-            ));
+            let stem = p.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+            let file = dir.join(format!("{stem}.json"));
             std::fs::write(&file, cx.to_json()).map_err(|e| format!("{}: {e}", file.display()))?;
-            println!("             counterexample written to {}", file.display());
+            say!("             counterexample written to {}", file.display());
+            let states = cx.replay_on(model).map_err(|e| e.to_string())?;
+            let html = dir.join(format!("{stem}.html"));
+            std::fs::write(&html, report::html(model, &cx, &states))
+                .map_err(|e| format!("{}: {e}", html.display()))?;
+            say!("             report written to {}", html.display());
         }
     }
     Ok(if ok {
@@ -411,39 +477,16 @@ fn finish(
 
 fn explore(args: ExploreArgs) -> Result<ExitCode, String> {
     let settings = args.bounds.settings()?;
+    let addr = cli::explore::check_address(&args.address)?;
     print_settings(&settings);
-    println!(
+    if args.ignored.any() {
+        say!("Note: search flags (--bfs, --threads, ...) are ignored: the explorer searches on demand");
+    }
+    let model = RaftModel::new(settings)?;
+    say!(
         "Serving the explorer on http://{}/ (Ctrl-C stops it)",
         args.address
     );
-    RaftModel::new(settings)?
-        .checker()
-        .serve(args.address.as_str());
+    model.checker().serve(addr);
     Ok(ExitCode::SUCCESS)
-}
-
-fn replay(file: &std::path::Path) -> Result<ExitCode, String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let cx = Counterexample::from_json(&text).map_err(|e| e.to_string())?;
-    print_settings(&cx.settings);
-    let states = cx.replay().map_err(|e| e.to_string())?;
-    for (i, step) in cx.steps.iter().enumerate() {
-        println!("{:>3}. {:?}", i + 1, step);
-    }
-    println!("{} states replayed", states.len());
-    let reproduced = cx.reproduces().map_err(|e| e.to_string())?;
-    println!(
-        "\n{:?}: {}",
-        cx.property,
-        if reproduced {
-            "reproduced"
-        } else {
-            "NOT reproduced"
-        }
-    );
-    Ok(if reproduced {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
 }

@@ -8,10 +8,10 @@ use crate::history::History;
 use crate::msg::Msg;
 use crate::properties;
 use crate::server::{ServerSetup, ServerState};
-use crate::settings::{NetworkKind, Settings};
-use refraft::Timer;
+use crate::settings::{NetworkKind, Reads, Settings};
+use refraft::{ReadMode, Timer};
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network};
-use stateright::{Model, Path, Property};
+use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 
 /// A state of the whole system: every actor's state, the network, timers, crash flags, storage
 /// and the client history.
@@ -34,6 +34,7 @@ pub struct RaftModel {
     /// The bounds and switches.
     pub settings: Settings,
     inner: ActorModel<RaftActor, Settings, History>,
+    prune_stutter: bool,
 }
 
 impl RaftModel {
@@ -46,11 +47,19 @@ impl RaftModel {
             window: settings.window,
             broken_rule: settings.broken_rule,
             restart_cap: settings.max_restarts.map_or(1, |m| m + 1),
+            pre_vote: settings.pre_vote,
+            check_quorum: settings.check_quorum,
+            read_mode: if settings.reads == Reads::Lease {
+                ReadMode::Lease
+            } else {
+                ReadMode::ReadIndex
+            },
         });
         let client = RaftActor::Client(ClientSetup {
             servers: settings.servers,
             requests: settings.requests,
             retry: settings.client_retry && !settings.stable,
+            reads: settings.reads.without_log(),
         });
         let network = match settings.network {
             NetworkKind::Duplicating => Network::new_unordered_duplicating([]),
@@ -69,7 +78,67 @@ impl RaftModel {
             .max_crashes(settings.max_crashes)
             .record_msg_out(History::on_send)
             .record_msg_in(History::on_receive);
-        Ok(RaftModel { settings, inner })
+        Ok(RaftModel {
+            settings,
+            inner,
+            prune_stutter: false,
+        })
+    }
+
+    /// With `on`, a step that leaves the whole state unchanged (a duplicate delivery the node
+    /// ignores, a timer that re-sends what is in flight already) is no transition at all, rather
+    /// than a transition back to the same state. Exhaustive searches (DFS, BFS) explore the same
+    /// states either way, and skip the work of rewriting and hashing the copy; the liveness
+    /// scheduler (`stable`) is exempt, because stateright's DFS treats a state without
+    /// successors as terminal for `eventually`. Off by default: stateright's simulation checker
+    /// rebuilds its paths wrongly through steps that are no transition.
+    ///
+    /// ```
+    /// use refraft_model::{RaftModel, Settings};
+    /// use stateright::{Checker, Model};
+    /// let s = Settings { max_term: 1, max_crashes: 0, ..Settings::default() };
+    /// let plain = RaftModel::new(s.clone()).unwrap().checker().spawn_dfs().join();
+    /// let pruned = RaftModel::new(s).unwrap().with_stutter_pruning(true).checker().spawn_dfs().join();
+    /// assert_eq!(plain.unique_state_count(), pruned.unique_state_count());
+    /// assert!(pruned.state_count() < plain.state_count());
+    /// ```
+    pub fn with_stutter_pruning(mut self, on: bool) -> Self {
+        self.prune_stutter = on && !self.settings.stable;
+        self
+    }
+
+    /// The representative of `state`'s class under server symmetry, for
+    /// `CheckerBuilder::symmetry_fn`: servers sorted by their state (see `ServerState`'s order),
+    /// every server id rewritten to match; clients stay in place. A state whose servers are in
+    /// order already is its own representative and is only cloned (its actor states and
+    /// messages are shared, so that costs no deep copy); stateright's built-in `symmetry()`
+    /// rewrites every actor state and message of every state.
+    ///
+    /// ```
+    /// use refraft_model::{RaftModel, Settings};
+    /// use stateright::{Checker, Model};
+    /// let model = RaftModel::new(Settings { max_term: 1, max_crashes: 0, ..Settings::default() }).unwrap();
+    /// let init = &model.init_states()[0];
+    /// assert!(RaftModel::representative(init) == *init);
+    /// let checker = model.checker().symmetry_fn(RaftModel::representative).spawn_dfs().join();
+    /// checker.assert_properties();
+    /// ```
+    pub fn representative(state: &State) -> State {
+        let plan = RewritePlan::<Id, _>::from_values_to_sort(&state.actor_states);
+        let identity =
+            (0..state.actor_states.len()).all(|i| usize::from(plan.rewrite(&Id::from(i))) == i);
+        if identity {
+            return state.clone();
+        }
+        State {
+            actor_states: plan.reindex(&state.actor_states),
+            network: state.network.rewrite(&plan),
+            timers_set: plan.reindex(&state.timers_set),
+            random_choices: plan.reindex(&state.random_choices),
+            crashed: plan.reindex(&state.crashed),
+            actor_storages: plan.reindex(&state.actor_storages),
+            history: state.history.rewrite(&plan),
+        }
     }
 
     /// The servers of `state`, with whether each is crashed. A crashed server's last state stays
@@ -100,6 +169,36 @@ impl RaftModel {
         })
     }
 
+    /// Whether server `f`'s window must stay open: some live leader holds a lease that counts
+    /// `f`, or `f` heard a heartbeat round of that leader that its next quorum check may count.
+    /// A lease is granted at a passed check for one period; the followers it counts heard
+    /// from the leader at most two periods before it ends, and a period is half the minimum
+    /// election timeout over the drift bound, so their election timers cannot fire first.
+    pub fn window_pinned(&self, state: &State, f: usize) -> bool {
+        let Some((window, _)) = state
+            .actor_states
+            .get(f)
+            .and_then(|a| a.server())
+            .map(|s| (s.ghost.window, ()))
+        else {
+            return false;
+        };
+        let f_id = refraft::NodeId(f as u64);
+        self.servers(state).any(|(l, crashed)| {
+            if crashed || !l.node.is_leader() {
+                return false;
+            }
+            let lead = l.node.leadership();
+            let counted = lead.lease().is_some_and(|s| s.contains(&f_id));
+            let heard = window.is_some_and(|(term, leader, round)| {
+                term == l.node.current_term()
+                    && leader == l.node.id()
+                    && round >= lead.check_round()
+            });
+            counted || heard
+        })
+    }
+
     /// Removes the delivery record stateright's duplicating network keeps (`last_msg`): it only
     /// serves to tell apart states that are otherwise equal, multiplying the state space.
     fn normalize(mut state: State) -> State {
@@ -108,6 +207,26 @@ impl RaftModel {
         }
         state
     }
+}
+
+/// Whether a step from `last` to `next` changed nothing. Cheaper than `==`: an actor state the
+/// step did not touch is the same allocation (`Arc` equality compares pointers first), and on
+/// the duplicating network a step only adds messages (a delivered message stays; a `Drop`
+/// removes one), so the network is unchanged exactly when its size is.
+fn unchanged(last: &State, next: &State) -> bool {
+    let network_same = match (&last.network, &next.network) {
+        (Network::UnorderedDuplicating(a, _), Network::UnorderedDuplicating(b, _)) => {
+            a.len() == b.len()
+        }
+        (a, b) => a == b,
+    };
+    network_same
+        && last.crashed == next.crashed
+        && last.actor_states == next.actor_states
+        && last.timers_set == next.timers_set
+        && last.actor_storages == next.actor_storages
+        && last.random_choices == next.random_choices
+        && last.history == next.history
 }
 
 impl Model for RaftModel {
@@ -141,18 +260,44 @@ impl Model for RaftModel {
             }
             _ => true,
         });
+        if self.settings.reads == Reads::Lease {
+            // The timing assumption of leases (dissertation §6.4.1), made explicit: a server
+            // whose "heard from the leader" window a live leader's lease may count neither
+            // times out nor comes back from a crash before that lease ends.
+            actions.retain(|a| match a {
+                ActorModelAction::Timeout(id, ModelTimer::Server(Timer::Election))
+                | ActorModelAction::Recover(id) => !self.window_pinned(state, usize::from(*id)),
+                _ => true,
+            });
+        }
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
-        self.inner.next_state(last, action).map(Self::normalize)
+        let next = Self::normalize(self.inner.next_state(last, action)?);
+        if self.prune_stutter && unchanged(last, &next) {
+            return None;
+        }
+        Some(next)
     }
 
     fn format_action(&self, action: &Action) -> String {
-        self.inner.format_action(action)
+        crate::summary::action(self, action)
     }
 
+    /// The explorer shows this for each step (its "Complete State" box shows the full dump):
+    /// the properties violated at the resulting state, evaluated on it, then one line per actor
+    /// (changed ones marked, with what they were) and the messages in flight.
     fn format_step(&self, last: &State, action: Action) -> Option<String> {
-        self.inner.format_step(last, action)
+        let detail = self.inner.format_step(last, action.clone());
+        let next = self.next_state(last, action)?;
+        let mut view = crate::summary::state_view(self, Some(last), &next);
+        // The stepped actor's commands (the full states are in the "Complete State" view).
+        if let Some(out) = detail.as_deref().and_then(|d| d.lines().next()) {
+            view.push('\n');
+            view.push_str(out);
+            view.push('\n');
+        }
+        Some(view)
     }
 
     fn as_svg(&self, path: Path<State, Action>) -> Option<String> {
@@ -183,6 +328,9 @@ impl Model for RaftModel {
                 .sum::<usize>()
                 <= max
         });
-        terms_ok && in_flight_ok && elections_ok && restarts_ok
+        let rounds_ok = self
+            .servers(state)
+            .all(|(s, _)| s.node.leadership().round() <= self.settings.max_rounds);
+        terms_ok && in_flight_ok && elections_ok && restarts_ok && rounds_ok
     }
 }

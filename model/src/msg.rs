@@ -2,18 +2,31 @@
 //! and the servers' answers.
 
 use crate::ids::{node_id, server_id};
+use crate::shared::Shared;
 use refraft::{ClientRequest, ClientResponse, KvCommand, KvOutput, Message};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
 use stateright::{Rewrite, RewritePlan};
 
+impl Msg {
+    /// A Raft message between servers.
+    pub fn raft(message: Message<KvCommand>) -> Self {
+        Msg::Raft(Shared::new(message))
+    }
+}
+
 /// One message of the model.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// Its `Debug` is the short form of [`crate::summary::message`] (`AE t2 prev=1/1 [2/2:SET x=1]
+/// c=1`): stateright prints messages with `Debug` in its action lists and sequence diagrams.
+#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Msg {
-    /// Server to server: one of the core's RPC messages.
-    Raft(Message<KvCommand>),
+    /// Server to server: one of the core's RPC messages, shared (see [`Shared`]): the network
+    /// is cloned into every successor state, so a message is allocated and hashed once.
+    Raft(Shared<Message<KvCommand>>),
     /// Client to server: run this command.
     Request(ClientRequest<KvCommand>),
+    /// Client to server: answer this query without a log entry (dissertation §6.4).
+    Read(ClientRequest<KvCommand>),
     /// Server to client: the answer to the request with this serial.
     Reply {
         /// The serial of the request answered.
@@ -23,21 +36,42 @@ pub enum Msg {
     },
 }
 
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&crate::summary::message(self))
+    }
+}
+
 impl Rewrite<Id> for Msg {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         match self {
-            Msg::Raft(m) => Msg::Raft(
-                m.clone()
-                    .map_node_ids(|n| node_id(plan.rewrite(&server_id(n)))),
-            ),
+            // The core's messages name no node ids in their bodies (sender and receiver travel
+            // beside them: `Message::map_node_ids` is the identity), so the rewrite shares the
+            // message. `model/tests/symmetry.rs` checks that every message reached keeps this.
+            Msg::Raft(m) => {
+                debug_assert_eq!(
+                    (**m)
+                        .clone()
+                        .map_node_ids(|n| node_id(plan.rewrite(&server_id(n)))),
+                    **m,
+                    "a message names a node id: rewrite it here"
+                );
+                Msg::Raft(m.clone())
+            }
             // Client ids are never permuted (see `symmetry`), and a request names no server.
             Msg::Request(r) => Msg::Request(r.clone()),
+            Msg::Read(r) => Msg::Read(r.clone()),
             Msg::Reply { serial, response } => Msg::Reply {
                 serial: *serial,
                 response: match response {
                     ClientResponse::NotLeader { leader_hint } => ClientResponse::NotLeader {
                         leader_hint: leader_hint.map(|n| node_id(plan.rewrite(&server_id(n)))),
                     },
+                    ClientResponse::TransferInProgress { target } => {
+                        ClientResponse::TransferInProgress {
+                            target: node_id(plan.rewrite(&server_id(*target))),
+                        }
+                    }
                     other => other.clone(),
                 },
             },

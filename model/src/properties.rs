@@ -12,7 +12,7 @@ pub use crate::flow::{
 };
 use crate::ghost::Violation;
 use crate::model::{RaftModel, State};
-use crate::settings::Settings;
+use crate::settings::{Reads, Settings};
 use stateright::Property;
 
 /// §5.2 Election Safety: at most one leader is ever elected in a term.
@@ -45,6 +45,21 @@ pub const CLIENT_REDIRECTED_SERVED: &str = "a client is redirected and then serv
 /// Reachability: a client entry of an earlier term commits through a later term's entry.
 pub const INDIRECT_COMMIT: &str = "an earlier-term entry commits indirectly (Figure 8)";
 
+/// Dissertation §9.6, §4.2.3 (with PreVote): no server holds a term in which nobody became a
+/// candidate. Terms rise only through real elections, each of which gathered a majority of
+/// pre-votes from servers that had not heard from a leader (stickiness): a server that
+/// cannot win, such as one rejoining from a partition, never raises a term and so never makes
+/// a leader step down.
+pub const NOT_DISRUPTED: &str = "stable leader not disrupted: terms rise only through elections";
+/// Reachability (PreVote): a server refuses or ignores a pre-vote.
+pub const PRE_VOTE_REJECTED: &str = "a pre-vote is rejected";
+/// Reachability (CheckQuorum): a leader steps down at a failed quorum check.
+pub const LOST_QUORUM: &str = "a leader steps down on lost quorum";
+/// Reachability (reads): a read is answered after a heartbeat round.
+pub const READ_BY_READ_INDEX: &str = "a read is served by ReadIndex";
+/// Reachability (lease reads): a read is answered under the leader's lease.
+pub const READ_BY_LEASE: &str = "a read is served by lease";
+
 /// Liveness (stable scheduler): a leader is elected.
 pub const EVENTUALLY_LEADER: &str = "eventually a leader is elected";
 /// Liveness (stable scheduler): every client request is answered.
@@ -65,6 +80,7 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         Property::sometimes(LEADER_ELECTED, leader_elected),
         Property::sometimes(ENTRY_COMMITTED, entry_committed),
     ];
+    features(settings, &mut p);
     if settings.stable {
         p.push(Property::eventually(EVENTUALLY_LEADER, leader_elected));
         if settings.clients > 0 && settings.requests > 0 {
@@ -109,6 +125,44 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         }
     }
     p
+}
+
+/// The properties of PreVote, CheckQuorum and reads, in the configurations that use them.
+fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
+    if settings.pre_vote {
+        p.push(Property::always(NOT_DISRUPTED, not_disrupted));
+        if settings.servers > 1 {
+            p.push(Property::sometimes(PRE_VOTE_REJECTED, |m, s| {
+                m.servers(s).any(|(srv, _)| srv.ghost.pre_vote_rejected)
+            }));
+        }
+    }
+    if settings.check_quorum && settings.servers > 1 && !settings.stable {
+        p.push(Property::sometimes(LOST_QUORUM, |m, s| {
+            m.servers(s).any(|(srv, _)| srv.ghost.lost_quorum)
+        }));
+    }
+    let reads = settings.clients > 0 && settings.requests > 1;
+    if reads && settings.reads == Reads::ReadIndex {
+        p.push(Property::sometimes(READ_BY_READ_INDEX, |m, s| {
+            m.servers(s).any(|(srv, _)| srv.ghost.read_by_read_index)
+        }));
+    }
+    if reads && settings.reads == Reads::Lease {
+        p.push(Property::sometimes(READ_BY_LEASE, |m, s| {
+            m.servers(s).any(|(srv, _)| srv.ghost.read_by_lease)
+        }));
+    }
+}
+
+fn not_disrupted(m: &RaftModel, s: &State) -> bool {
+    let elected = m
+        .servers(s)
+        .map(|(srv, _)| srv.ghost.candidate_term)
+        .max()
+        .unwrap_or(0);
+    m.servers(s)
+        .all(|(srv, _)| srv.node.current_term() <= elected)
 }
 
 fn election_safety(m: &RaftModel, s: &State) -> bool {

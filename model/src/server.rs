@@ -4,11 +4,13 @@
 //! timers. Nothing volatile survives a crash: a restart rebuilds the node from the disk alone.
 
 use crate::actor::{ActorState, ModelTimer, RaftActor};
-use crate::ghost::Ghost;
+use crate::ghost::{Ghost, Observed};
 use crate::ids::{client_actor, node_id, server_id};
 use crate::msg::Msg;
+use crate::shared::Shared;
 use refraft::{
-    Config, DurableState, Effect, Input, KvCommand, KvStore, Node, NodeEffects, NodeId, Role, Rule,
+    Config, DurableState, Effect, Input, KvCommand, KvStore, Node, NodeEffects, NodeId, ReadMode,
+    Role, Rule,
 };
 use serde::{Deserialize, Serialize};
 use stateright::actor::{model_timeout, Id, Out};
@@ -45,6 +47,7 @@ impl ServerState {
             Role::Follower { .. } => 0,
             Role::Candidate { .. } => 1,
             Role::Leader { .. } => 2,
+            Role::PreCandidate { .. } => 3,
         };
         (
             self.node.current_term(),
@@ -87,6 +90,12 @@ pub struct ServerSetup {
     pub broken_rule: Option<Rule>,
     /// Restarts are counted up to this many (see `Ghost::restarts`).
     pub restart_cap: usize,
+    /// `Config::pre_vote`.
+    pub pre_vote: bool,
+    /// `Config::check_quorum`.
+    pub check_quorum: bool,
+    /// `Config::read_mode`.
+    pub read_mode: ReadMode,
 }
 
 impl ServerSetup {
@@ -96,11 +105,19 @@ impl ServerSetup {
             .expect("the model builds member lists that contain the server's own id");
         config.max_entries_per_append = self.max_entries;
         config.max_in_flight_appends = self.window;
+        config.pre_vote = self.pre_vote;
+        config.check_quorum = self.check_quorum;
+        config.read_mode = self.read_mode;
         config.with_broken_rule(self.broken_rule)
     }
 
     /// Starts server `id`, or restarts it from `stored` (Figure 2: only durable state survives).
-    pub fn start(&self, id: Id, stored: &Option<Stored>, o: &mut Out<RaftActor>) -> ServerState {
+    pub fn start(
+        &self,
+        id: Id,
+        stored: &Option<Shared<Stored>>,
+        o: &mut Out<RaftActor>,
+    ) -> ServerState {
         let (disk, mut ghost) = match stored {
             Some(s) => (s.durable.clone(), s.ghost.clone()),
             None => (DurableState::default(), Ghost::default()),
@@ -108,6 +125,8 @@ impl ServerSetup {
         if stored.is_some() {
             ghost.record_restart(disk.current_term, self.restart_cap);
         }
+        // A restarted server follows nobody: its "heard from the leader" window is closed.
+        ghost.window = None;
         let mut effects = NodeEffects::<KvStore>::new();
         // The disk image is only ever written by the node's own persist effects, which keep
         // it valid, so a start cannot fail.
@@ -138,14 +157,22 @@ impl ServerSetup {
         // A typed error means the node did not act on the input in full; it stays consistent
         // and whatever answer the protocol asks for is among the effects, so the model only
         // performs them. (Errors are the core's answer to untrusted input, not failures.)
-        let _ = next.node.step(input, &mut effects);
+        let observed = Observed::of(&input);
+        let result = next.node.step(input, &mut effects);
+        next.ghost.observe_features(
+            observed,
+            &result,
+            effects.as_slice(),
+            &before.node,
+            &next.node,
+        );
         let persisted = perform(&mut next, effects, o);
         next.ghost.observe_step(&before.node, &next.node);
         if persisted || next.ghost != before.ghost {
-            o.save(Stored {
+            o.save(Shared::new(Stored {
                 durable: next.disk.clone(),
                 ghost: next.ghost.clone(),
-            });
+            }));
         }
         // Every step is taken as a step (the actor consumes the message), so the new state is
         // written without comparing it to the old one.
@@ -162,7 +189,7 @@ fn perform(state: &mut ServerState, effects: NodeEffects<KvStore>, o: &mut Out<R
             continue;
         }
         match effect {
-            Effect::Send { to, message } => o.send(server_id(to), Msg::Raft(message)),
+            Effect::Send { to, message } => o.send(server_id(to), Msg::raft(message)),
             Effect::SetTimer { timer, .. } => {
                 o.set_timer(ModelTimer::Server(timer), model_timeout())
             }
@@ -177,6 +204,12 @@ fn perform(state: &mut ServerState, effects: NodeEffects<KvStore>, o: &mut Out<R
                 client,
                 serial,
                 response,
+            } => o.send(client_actor(client), Msg::Reply { serial, response }),
+            Effect::ReadReply {
+                client,
+                serial,
+                response,
+                ..
             } => o.send(client_actor(client), Msg::Reply { serial, response }),
             Effect::PersistHardState { .. } | Effect::PersistEntries { .. } => {}
         }

@@ -7,7 +7,8 @@ use std::fmt;
 use std::str::FromStr;
 
 /// How the network treats messages (stateright's three network kinds).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+// Serialized by its command-line name (see `spelling`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum NetworkKind {
     /// Any message may be delivered at any time, any number of times: reordering and
     /// duplication. A message is never removed (stateright's `UnorderedDuplicating`).
@@ -113,7 +114,74 @@ pub struct Settings {
     /// shows it can fail.
     pub stable: bool,
     /// A protocol rule switched off, to show that the checker finds what it guards.
+    #[serde(with = "crate::spelling::rule")]
     pub broken_rule: Option<Rule>,
+    /// PreVote (dissertation §9.6, `Config::pre_vote`). Off in the model unless asked for, so
+    /// that the configurations measured without it keep their state counts.
+    #[serde(default)]
+    pub pre_vote: bool,
+    /// CheckQuorum and leader stickiness (dissertation §6.2, §4.2.3, `Config::check_quorum`).
+    #[serde(default)]
+    pub check_quorum: bool,
+    /// How clients' `GET`s are answered: through the log (the default), or as reads without
+    /// log entries by ReadIndex or by lease (dissertation §6.4).
+    #[serde(default)]
+    pub reads: Reads,
+    /// States in which a leader has sent more heartbeat rounds (ReadIndex, CheckQuorum) in its
+    /// term than this are not explored.
+    #[serde(default = "default_rounds")]
+    pub max_rounds: u64,
+}
+
+fn default_rounds() -> u64 {
+    3
+}
+
+/// How the model's `GET`s are answered.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Reads {
+    /// As log entries, like writes.
+    #[default]
+    Log,
+    /// As reads (`Input::Read`) confirmed by a heartbeat round (dissertation §6.4).
+    ReadIndex,
+    /// As reads served under the leader's lease (§6.4.1); needs CheckQuorum.
+    Lease,
+}
+
+impl Reads {
+    /// The flag values, in order.
+    pub const ALL: [Reads; 3] = [Reads::Log, Reads::ReadIndex, Reads::Lease];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Reads::Log => "log",
+            Reads::ReadIndex => "read-index",
+            Reads::Lease => "lease",
+        }
+    }
+
+    /// Whether `GET`s are reads without log entries.
+    pub fn without_log(self) -> bool {
+        self != Reads::Log
+    }
+}
+
+impl fmt::Display for Reads {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Reads {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Reads::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown read mode {s:?}; known: log, read-index, lease"))
+    }
 }
 
 /// Two AppendEntries in flight per follower: the smallest window in which requests overtake
@@ -145,6 +213,10 @@ impl Default for Settings {
             client_retry: false,
             stable: false,
             broken_rule: None,
+            pre_vote: false,
+            check_quorum: false,
+            reads: Reads::Log,
+            max_rounds: default_rounds(),
         }
     }
 }
@@ -179,6 +251,9 @@ impl Settings {
             && self.max_in_flight.is_none()
         {
             return Err("heartbeats or client retries on a non-duplicating network send without end: set max-in-flight".into());
+        }
+        if self.reads == Reads::Lease && !self.check_quorum {
+            return Err("lease reads need check-quorum (CheckQuorum and stickiness)".into());
         }
         if self.stable && self.max_crashes > 0 {
             return Err("the stable scheduler allows no crashes".into());

@@ -55,9 +55,9 @@ fn explorer_serves_states_and_a_path_to_a_leader() {
     // the way the explorer's links do, looking each action up by its description.
     let mut path = String::from("/.states/0");
     for (starts, ends) in [
-        ("Timeout(Id(0), Server(Election))", ""),
-        ("Id(0) → Raft(RequestVote(", "→ Id(1)"),
-        ("Id(1) → Raft(RequestVoteResponse(", "→ Id(0)"),
+        ("n0 timeout Server(Election)", ""),
+        ("n0 → n1 RV t1", ""),
+        ("n1 → n0 RV-ack t1 granted", ""),
     ] {
         let page = get(addr, &path).unwrap();
         let body = &page[page.find("\r\n\r\n").unwrap() + 4..];

@@ -63,19 +63,35 @@ impl<C> LogWriter<C> {
     /// ```
     /// use refraft::log_store::LogWriter;
     /// use refraft::{Entry, Log};
-    /// let writer = LogWriter::from_log(Log::<String>::from_entries(vec![Entry::noop(1)]));
+    /// let writer = LogWriter::from_log(Log::<String>::from_entries(vec![Entry::noop(1)])).unwrap();
     /// let reader = writer.reader();
     /// assert_eq!((reader.last_index(), reader.durable_index(), reader.commit_index()), (1, 1, 0));
+    /// // A log whose terms decrease breaks invariant 3 and is refused.
+    /// let bad = Log::<String>::from_entries(vec![Entry::noop(2), Entry::noop(1)]);
+    /// assert!(LogWriter::from_log(bad).is_err());
     /// ```
-    pub fn from_log(log: Log<C>) -> Self
+    pub fn from_log(log: Log<C>) -> Result<Self, LogStoreError>
     where
         C: Clone,
     {
+        let terms = log.entries().iter().map(|e| e.term);
+        if let Some((i, (previous_term, term))) = terms
+            .clone()
+            .zip(terms.skip(1))
+            .enumerate()
+            .find(|(_, (a, b))| b < a)
+        {
+            return Err(LogStoreError::TermDecrease {
+                index: i as Index + 2,
+                term,
+                previous_term,
+            });
+        }
         let entries: VecDeque<Entry<C>> = log.entries().iter().cloned().collect();
         let mut segment = Segment::new();
         segment.durable_index = entries.len() as Index;
         segment.entries = entries;
-        Self::from_segment(segment)
+        Ok(Self::from_segment(segment))
     }
 
     fn from_segment(segment: Segment<C>) -> Self {

@@ -26,11 +26,13 @@
 //! `Effect::SetTimer` names.
 
 mod checker;
+mod features;
 mod network;
 mod rng;
 mod seeds;
 
 pub use checker::SafetyChecker;
+pub use features::ReadAnswer;
 pub use network::NetworkConfig;
 pub use rng::SimRng;
 pub use seeds::{run_seeds, seed_count};
@@ -77,6 +79,12 @@ pub struct SimConfig {
     /// `rule-switches` feature.
     #[cfg(feature = "rule-switches")]
     pub broken_rule: Option<crate::config::Rule>,
+    /// `Config::pre_vote` of every server (on by default, as in the core).
+    pub pre_vote: bool,
+    /// `Config::check_quorum` of every server.
+    pub check_quorum: bool,
+    /// `Config::read_mode` of every server.
+    pub read_mode: crate::config::ReadMode,
 }
 
 impl SimConfig {
@@ -91,6 +99,9 @@ impl SimConfig {
             client_timeout: Duration::from_millis(500),
             #[cfg(feature = "rule-switches")]
             broken_rule: None,
+            pre_vote: true,
+            check_quorum: false,
+            read_mode: crate::config::ReadMode::ReadIndex,
         }
     }
 
@@ -205,14 +216,18 @@ struct Server {
     node: Option<Node<KvStore>>,
     disk: DurableState<KvCommand>,
     incarnation: u64,
-    timer_generation: [u64; 2],
-    timer_armed: [bool; 2],
+    timer_generation: [u64; TIMERS],
+    timer_armed: [bool; TIMERS],
 }
+
+const TIMERS: usize = 4;
 
 fn timer_slot(timer: Timer) -> usize {
     match timer {
         Timer::Election => 0,
         Timer::Heartbeat => 1,
+        Timer::QuorumCheck => 2,
+        Timer::TransferTimeout => 3,
     }
 }
 
@@ -241,6 +256,7 @@ pub struct Simulation {
     client_timeout: Duration,
     #[cfg(feature = "rule-switches")]
     broken_rule: Option<crate::config::Rule>,
+    features: features::Features,
     checker: SafetyChecker,
     clients: BTreeMap<ClientId, ClientState>,
     next_oneshot_client: u64,
@@ -285,6 +301,7 @@ impl Simulation {
     ) -> Result<Self, SimError> {
         assert!(config.nodes > 0, "a cluster needs at least one server");
         assert_eq!(config.nodes as usize, disks.len(), "one disk per server");
+        let features = features::Features::new(&config);
         let mut sim = Simulation {
             seed: config.seed,
             rng: SimRng::new(config.seed),
@@ -299,8 +316,8 @@ impl Simulation {
                     node: None,
                     disk,
                     incarnation: 0,
-                    timer_generation: [0; 2],
-                    timer_armed: [false; 2],
+                    timer_generation: [0; TIMERS],
+                    timer_armed: [false; TIMERS],
                 })
                 .collect(),
             links: Links::default(),
@@ -311,6 +328,7 @@ impl Simulation {
             client_timeout: config.client_timeout,
             #[cfg(feature = "rule-switches")]
             broken_rule: config.broken_rule,
+            features,
             checker: SafetyChecker::default(),
             clients: BTreeMap::new(),
             next_oneshot_client: ONESHOT_CLIENTS,
@@ -508,8 +526,8 @@ impl Simulation {
             let s = &mut self.servers[i];
             s.node = None;
             s.incarnation += 1;
-            s.timer_generation = [s.timer_generation[0] + 1, s.timer_generation[1] + 1];
-            s.timer_armed = [false; 2];
+            s.timer_generation = s.timer_generation.map(|g| g + 1);
+            s.timer_armed = [false; TIMERS];
         }
     }
 
@@ -845,6 +863,7 @@ impl Simulation {
     fn config_for(&self, id: NodeId) -> Config {
         let mut config = Config::new(id, self.ids()).expect("ids are distinct members");
         config.max_entries_per_append = self.max_entries_per_append;
+        self.features.configure(&mut config);
         #[cfg(feature = "rule-switches")]
         let config = config.with_broken_rule(self.broken_rule);
         config
@@ -888,7 +907,8 @@ impl Simulation {
             Ok(())
             | Err(StepError::StaleTerm { .. })
             | Err(StepError::UnexpectedResponse)
-            | Err(StepError::StaleResponse) => Ok(()),
+            | Err(StepError::StaleResponse)
+            | Err(StepError::LeaderSticky(_)) => Ok(()),
             Err(e) => Err(self.fail(format!(
                 "{id} refused an input a correct cluster sends: {e}"
             ))),
@@ -946,6 +966,13 @@ impl Simulation {
                     serial,
                     response,
                 } => self.client_reply(id, client, serial, response)?,
+                Effect::ReadReply {
+                    client,
+                    serial,
+                    read_index,
+                    path,
+                    response,
+                } => self.read_reply(id, client, serial, read_index, path, response)?,
             }
         }
         let s = &self.servers[i];
@@ -1060,8 +1087,9 @@ impl Simulation {
         response: ClientResponse<KvOutput>,
     ) -> Result<(), SimError> {
         if let ClientResponse::Applied(_) = &response {
-            if let Err(e) = self.checker.record_ack(client, serial) {
-                return Err(self.fail(e));
+            match self.checker.record_ack(client, serial) {
+                Ok(index) => self.features.note_ack(index),
+                Err(e) => return Err(self.fail(e)),
             }
         }
         let n = self.servers.len();
@@ -1125,5 +1153,15 @@ fn describe(message: &Message<KvCommand>) -> String {
             m.leader_commit
         ),
         Message::AppendEntriesResponse(m) => format!("AppendAck t{} {:?}", m.term, m.result),
+        Message::PreVote(m) => format!(
+            "PreVote t{} last ({}, t{})",
+            m.term, m.last_log_index, m.last_log_term
+        ),
+        Message::PreVoteResponse(m) => {
+            format!("PreVoteAck t{} granted={}", m.term, m.vote_granted)
+        }
+        Message::TimeoutNow(m) => format!("TimeoutNow t{}", m.term),
+        Message::Heartbeat(m) => format!("Heartbeat t{} round {}", m.term, m.round),
+        Message::HeartbeatResponse(m) => format!("HeartbeatAck t{} round {}", m.term, m.round),
     }
 }

@@ -50,14 +50,20 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn run(settings: Settings, dfs: bool, stop_early: bool) -> Run {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let model = RaftModel::new(settings).expect("valid settings");
+    // As `refraft-model check` runs: stutter steps pruned, the model's own representative.
+    let model = RaftModel::new(settings)
+        .expect("valid settings")
+        .with_stutter_pruning(true);
     let properties = model.properties();
     let mut builder = model.checker().threads(2);
     if stop_early {
         builder = builder.finish_when(HasDiscoveries::AnyFailures);
     }
     let (unique, depth, done, discoveries) = if dfs {
-        let c = builder.symmetry().spawn_dfs().join();
+        let c = builder
+            .symmetry_fn(RaftModel::representative)
+            .spawn_dfs()
+            .join();
         (
             c.unique_state_count(),
             c.max_depth(),

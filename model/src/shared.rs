@@ -1,0 +1,168 @@
+//! A shared, immutable value with its hash computed once: what the model puts in stateright's
+//! network. stateright clones the whole network into every successor state, rewrites it for
+//! symmetry reduction, and hashes every message of it (twice) for every generated state. With
+//! messages behind `Shared`, a clone is a reference-count increment, a rewrite that names no
+//! server is the same increment, and a hash is one `u64`.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{BuildHasher, Hash, Hasher};
+use std::ops::Deref;
+use std::sync::Arc;
+
+/// An immutable `T` behind an `Arc`, with its hash computed once at construction.
+///
+/// Equality, order, `Debug` and the serde form are those of `T`; `Hash` writes the cached hash,
+/// so values that are equal hash the same (the cache is a function of the value).
+///
+/// ```
+/// use refraft_model::Shared;
+/// let a = Shared::new(vec![1, 2, 3]);
+/// let b = a.clone();
+/// assert_eq!(a, b);
+/// assert_eq!(*a, vec![1, 2, 3]);
+/// assert_eq!(format!("{a:?}"), "[1, 2, 3]");
+/// assert!(Shared::new(1) < Shared::new(2));
+/// ```
+pub struct Shared<T> {
+    hash: u64,
+    value: Arc<T>,
+}
+
+/// The hasher of the cached hashes: fixed seeds, so that hashes (and so stateright's
+/// fingerprints) are the same in every run and on every thread.
+fn hasher() -> impl Hasher {
+    std::hash::BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default()
+        .build_hasher()
+}
+
+impl<T: Hash> Shared<T> {
+    /// Shares `value`, hashing it once.
+    pub fn new(value: T) -> Self {
+        let mut h = hasher();
+        value.hash(&mut h);
+        Shared {
+            hash: h.finish(),
+            value: Arc::new(value),
+        }
+    }
+}
+
+impl<T> Shared<T> {
+    /// Whether `a` and `b` are the same allocation (then they are equal).
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        Arc::ptr_eq(&a.value, &b.value)
+    }
+}
+
+impl<T> Clone for Shared<T> {
+    fn clone(&self) -> Self {
+        Shared {
+            hash: self.hash,
+            value: Arc::clone(&self.value),
+        }
+    }
+}
+
+impl<T> Deref for Shared<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T> AsRef<T> for Shared<T> {
+    fn as_ref(&self) -> &T {
+        &self.value
+    }
+}
+
+impl<T: PartialEq> PartialEq for Shared<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Shared::ptr_eq(self, other) || (self.hash == other.hash && *self.value == *other.value)
+    }
+}
+
+impl<T: Eq> Eq for Shared<T> {}
+
+impl<T: PartialOrd> PartialOrd for Shared<T> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        if Shared::ptr_eq(self, other) {
+            return Some(Ordering::Equal);
+        }
+        self.value.partial_cmp(&other.value)
+    }
+}
+
+impl<T: Ord> Ord for Shared<T> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        if Shared::ptr_eq(self, other) {
+            return Ordering::Equal;
+        }
+        self.value.cmp(&other.value)
+    }
+}
+
+impl<T> Hash for Shared<T> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl<T: fmt::Debug> fmt::Debug for Shared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.value.fmt(f)
+    }
+}
+
+impl<T: Serialize> Serialize for Shared<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.value.serialize(serializer)
+    }
+}
+
+impl<'de, T: Deserialize<'de> + Hash> Deserialize<'de> for Shared<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        T::deserialize(deserializer).map(Shared::new)
+    }
+}
+
+impl<T: Hash> From<T> for Shared<T> {
+    fn from(value: T) -> Self {
+        Shared::new(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash_of<T: Hash>(t: &T) -> u64 {
+        let mut h = hasher();
+        t.hash(&mut h);
+        h.finish()
+    }
+
+    #[test]
+    fn equal_values_hash_the_same_and_different_ones_differ() {
+        let a = Shared::new(String::from("SET x=1"));
+        let b = Shared::new(String::from("SET x=1"));
+        let c = Shared::new(String::from("SET x=2"));
+        assert!(!Shared::ptr_eq(&a, &b));
+        assert_eq!(a, b);
+        assert_eq!(hash_of(&a), hash_of(&b));
+        assert_ne!(a, c);
+        assert_ne!(hash_of(&a), hash_of(&c));
+    }
+
+    #[test]
+    fn serde_form_is_the_value() {
+        let a = Shared::new(vec![1u8, 2]);
+        let json = serde_json::to_string(&a).unwrap();
+        assert_eq!(json, "[1,2]");
+        let back: Shared<Vec<u8>> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a);
+        assert_eq!(hash_of(&back), hash_of(&a));
+    }
+}

@@ -1,0 +1,192 @@
+//! SET throughput and latency of a three-node loopback cluster with fsync on, at 1, 16 and 64
+//! concurrent clients, given also as ratios to this disk's own fsync rate and latency (so the
+//! figures mean something on another machine), and the leader's memory with a dead follower.
+//!
+//! `cargo bench -p refraft-server --bench cluster` runs the full measurement (a few seconds per
+//! point); under `cargo test --benches` it runs each point briefly, as a smoke test.
+
+#[path = "../tests/support/mod.rs"]
+mod support;
+
+use refraft_server::client::Client;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::time::{Duration, Instant};
+use support::cluster::Cluster;
+
+fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+/// Appends of 64 bytes, each followed by fdatasync, for `span`: (mean, median, p99). The
+/// mean's inverse is the single-writer fsync rate.
+fn fsync_latency(span: Duration) -> (Duration, Duration, Duration) {
+    let dir = std::env::temp_dir().join(format!("refraft-fsync-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut file = std::fs::File::create(dir.join("f")).unwrap();
+    let start = Instant::now();
+    let mut samples = Vec::new();
+    while start.elapsed() < span {
+        let t = Instant::now();
+        file.write_all(&[1; 64]).unwrap();
+        file.sync_data().unwrap();
+        samples.push(t.elapsed());
+    }
+    let mean = start.elapsed() / samples.len() as u32;
+    samples.sort();
+    let _ = std::fs::remove_dir_all(dir);
+    (mean, percentile(&samples, 0.5), percentile(&samples, 0.99))
+}
+
+/// The median round trip of a 64-byte ping over loopback TCP.
+fn loopback_rtt() -> Duration {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let (mut s, _) = listener.accept().unwrap();
+        let mut buf = [0; 64];
+        while s.read_exact(&mut buf).is_ok() && s.write_all(&buf).is_ok() {}
+    });
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_nodelay(true).unwrap();
+    let mut buf = [0; 64];
+    let mut samples: Vec<Duration> = (0..2000)
+        .map(|_| {
+            let t = Instant::now();
+            s.write_all(&buf).unwrap();
+            s.read_exact(&mut buf).unwrap();
+            t.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
+}
+
+/// `clients` threads doing SETs for `span`; returns (ops/s, sorted latencies).
+fn load(cluster: &Cluster, clients: usize, span: Duration) -> (f64, Vec<Duration>) {
+    let servers = cluster.clients();
+    let start = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|t| {
+            let servers = servers.clone();
+            std::thread::spawn(move || {
+                let mut client = Client::new(servers, Duration::from_secs(10));
+                let mut latencies = Vec::new();
+                let mut i = 0u64;
+                while start.elapsed() < span {
+                    let set = format!("SET k{}=v{t}-{i}", t % 16).parse().unwrap();
+                    let t0 = Instant::now();
+                    client.execute(&set).expect("SET answered");
+                    latencies.push(t0.elapsed());
+                    i += 1;
+                }
+                latencies
+            })
+        })
+        .collect();
+    let mut all: Vec<Duration> = threads
+        .into_iter()
+        .flat_map(|t| t.join().unwrap())
+        .collect();
+    let elapsed = start.elapsed().as_secs_f64();
+    all.sort();
+    (all.len() as f64 / elapsed, all)
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let full = full_run();
+    let span = if full {
+        Duration::from_secs(4)
+    } else {
+        Duration::from_millis(300)
+    };
+    let load_avg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let (fsync, fsync_p50, fsync_p99) = fsync_latency(if full {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_millis(200)
+    });
+    let rtt = loopback_rtt();
+    let fsync_rate = 1.0 / fsync.as_secs_f64();
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!("load average: {}", load_avg.trim());
+    println!(
+        "disk: 64-byte append + fdatasync: mean {:.3} ms ({fsync_rate:.0}/s single writer), median {:.3} ms, p99 {:.3} ms; loopback TCP round trip (median) {:.3} ms",
+        ms(fsync),
+        ms(fsync_p50),
+        ms(fsync_p99),
+        ms(rtt)
+    );
+    let cluster = Cluster::start(3, "bench");
+    cluster
+        .wait_for_leader(Duration::from_secs(10))
+        .expect("a leader");
+    println!(
+        "| clients | SET/s | fsync mean ms | fsync/s | SET/s ÷ fsync/s | p50 ms | p99 ms | p99 ÷ mean fsync | p99 ÷ p99 fsync |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    for clients in [1, 16, 64] {
+        // The disk's fsync time moves with the machine's load: measure it again next to each
+        // point, before and after, and give the point's ratios against the two together.
+        let fsync_span = if full {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_millis(100)
+        };
+        let before = fsync_latency(fsync_span);
+        let (rate, lat) = load(&cluster, clients, span);
+        let after = fsync_latency(fsync_span);
+        let fsync = (before.0 + after.0) / 2;
+        let fsync_p99 = before.2.max(after.2);
+        let fsync_rate = 1.0 / fsync.as_secs_f64();
+        let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+        println!(
+            "| {clients} | {rate:.0} | {:.2} | {fsync_rate:.0} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            ms(fsync),
+            rate / fsync_rate,
+            ms(p50),
+            ms(p99),
+            p99.as_secs_f64() / fsync.as_secs_f64(),
+            p99.as_secs_f64() / fsync_p99.as_secs_f64()
+        );
+    }
+
+    drop(cluster);
+
+    // Memory with a dead follower: the leader's queue to it is bounded (descriptors, not
+    // entries), so the leader's memory per log entry is what it is with every follower up.
+    for dead in [false, true] {
+        let mut cluster = Cluster::start(3, "bench-memory");
+        let leader = cluster
+            .wait_for_leader(Duration::from_secs(10))
+            .expect("a leader");
+        let pid = cluster.procs[leader].as_ref().unwrap().id();
+        if dead {
+            cluster.kill((leader + 1) % 3);
+        }
+        let rss0 = rss_kib(pid);
+        load(&cluster, 64, span * 2);
+        let entries = cluster.state(leader).map_or(0, |s| s.num("last"));
+        let rss1 = rss_kib(pid);
+        println!(
+            "leader memory, {}: RSS {rss0} KiB at start, {rss1} KiB after {entries} entries ({:.0} B per entry)",
+            if dead { "one follower dead" } else { "all followers up" },
+            (rss1.saturating_sub(rss0) * 1024) as f64 / entries.max(1) as f64
+        );
+    }
+}

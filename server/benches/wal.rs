@@ -1,0 +1,118 @@
+//! Criterion benches of the durable log: the disk's own fsync rate (the unit the README's
+//! figures are given in), WAL append with one fsync per entry and with group commit, and
+//! recovery (1 M entries under `cargo bench`; small under `cargo test --benches`).
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use refraft::{ClientId, Entry, KvCommand, Payload};
+use refraft_server::wal::Wal;
+use std::io::Write;
+use std::path::PathBuf;
+
+fn full_run() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
+fn scratch(tag: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("refraft-bench-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn entry(i: u64) -> Entry<KvCommand> {
+    Entry {
+        term: 1,
+        payload: Payload::Command {
+            client: ClientId(i % 64),
+            serial: i,
+            command: std::sync::Arc::new(KvCommand::Set {
+                key: format!("key{}", i % 16),
+                value: format!("value-{i}"),
+            }),
+        },
+    }
+}
+
+fn fsync(c: &mut Criterion) {
+    let dir = scratch("fsync");
+    let mut file = std::fs::File::create(dir.join("f")).unwrap();
+    let mut g = c.benchmark_group("disk");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("write_64B_fdatasync", |b| {
+        b.iter(|| {
+            file.write_all(&[7; 64]).unwrap();
+            file.sync_data().unwrap();
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn append(c: &mut Criterion) {
+    let dir = scratch("append");
+    let (mut wal, _) = Wal::<KvCommand>::open(&dir).unwrap();
+    let mut next = 1;
+    let mut g = c.benchmark_group("wal_append");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("single_entry_one_fsync", |b| {
+        b.iter(|| {
+            wal.append(next, &[entry(next)]).unwrap();
+            wal.sync().unwrap();
+            next += 1;
+        })
+    });
+    for batch in [16u64, 64] {
+        g.throughput(Throughput::Elements(batch));
+        g.bench_function(format!("group_commit_{batch}_records_one_fsync"), |b| {
+            b.iter(|| {
+                for _ in 0..batch {
+                    wal.append(next, &[entry(next)]).unwrap();
+                    next += 1;
+                }
+                wal.sync().unwrap();
+            })
+        });
+    }
+    g.finish();
+    drop(wal);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn recovery(c: &mut Criterion) {
+    let entries: u64 = if full_run() { 1_000_000 } else { 10_000 };
+    let dir = scratch("recovery");
+    {
+        let (mut wal, _) = Wal::<KvCommand>::open(&dir).unwrap();
+        let batch: Vec<_> = (0..1000).collect();
+        for start in (1..=entries).step_by(1000) {
+            for i in &batch {
+                wal.append(start + i, &[entry(start + i)]).unwrap();
+            }
+            wal.sync().unwrap();
+        }
+    }
+    let bytes: u64 = refraft_server::wal::segment::list(&dir)
+        .unwrap()
+        .iter()
+        .map(|(_, p)| std::fs::metadata(p).unwrap().len())
+        .sum();
+    eprintln!("recovery bench: {entries} entries in {bytes} bytes of WAL");
+    let mut g = c.benchmark_group("wal_recovery");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(entries));
+    g.bench_function(format!("{entries}_entries"), |b| {
+        b.iter_batched(
+            || (),
+            |()| {
+                let (_, recovered) = Wal::<KvCommand>::open(&dir).unwrap();
+                assert_eq!(recovered.entries.len() as u64, entries);
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+criterion_group!(benches, fsync, append, recovery);
+criterion_main!(benches);

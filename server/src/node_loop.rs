@@ -1,0 +1,364 @@
+//! The node thread: the one place that steps the unchanged [`refraft::Node`], and performs its
+//! effects in order.
+//!
+//! Each turn takes every input that is waiting (up to a bound), steps the node on each, and
+//! collects the effects: persist effects go to storage at once (the hard state durably, log
+//! records into the WAL's buffer) and into the shared log store; timers are re-armed at once;
+//! sends and replies are held back. Then one fsync makes the whole turn's log records durable
+//! (group commit), and only then do the held-back sends and replies go out, in order. So no
+//! message or answer ever reveals state the disk does not hold (Figure 2), and one fsync
+//! covers every client whose command arrived in the turn.
+
+use crate::storage::Storage;
+use crate::storage_error::StorageError;
+use crate::timers::Timers;
+use crate::transport::outbound::{Outgoing, PeerLink};
+use refraft::log_store::{LogStoreError, LogWriter};
+use refraft::{
+    ClientId, ClientRequest, ClientResponse, Effect, Index, Input, KvCommand, KvOutput, KvStore,
+    Message, Node, NodeEffects, NodeId, Term,
+};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// Inputs waiting for the node thread, at most this many (senders block beyond it).
+pub const EVENT_QUEUE: usize = 4096;
+/// Inputs stepped in one turn before the turn's fsync.
+const MAX_TURN: usize = 1024;
+/// Client requests waiting for their entry to commit, at most this many.
+const MAX_PENDING: usize = 16384;
+
+/// An input for the node thread.
+#[derive(Debug)]
+pub enum Event {
+    /// A message from a peer.
+    Peer {
+        /// The sender.
+        from: NodeId,
+        /// The message.
+        message: Message<KvCommand>,
+    },
+    /// A client request, with where to send the answer.
+    Client {
+        /// The request.
+        request: ClientRequest<KvCommand>,
+        /// The answer goes here.
+        answer: SyncSender<Answer>,
+    },
+}
+
+/// What a client connection is told.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Answer {
+    /// The node's reply.
+    Response(ClientResponse<KvOutput>),
+    /// The request cannot be answered here now (overload, leadership lost before commit).
+    Failed(String),
+}
+
+/// What the node thread publishes after each turn, for `STATE` and redirects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Status {
+    /// This server.
+    pub id: NodeId,
+    /// `follower`, `candidate` or `leader`.
+    pub role: &'static str,
+    /// `current_term`.
+    pub term: Term,
+    /// The leader known in this term.
+    pub leader: Option<NodeId>,
+    /// `commit_index`.
+    pub commit_index: Index,
+    /// The last log index.
+    pub last_index: Index,
+    /// Its term.
+    pub last_term: Term,
+}
+
+/// Why the node thread stopped.
+#[derive(Debug)]
+pub enum RuntimeError {
+    /// The disk failed; the server stops rather than run on state it could not persist.
+    Storage(StorageError),
+    /// The shared log store refused a change the node made (a bug, reported, never a panic).
+    LogStore(LogStoreError),
+}
+
+impl std::fmt::Display for RuntimeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RuntimeError::Storage(e) => write!(f, "storage: {e}"),
+            RuntimeError::LogStore(e) => write!(f, "log store: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RuntimeError {}
+
+impl From<StorageError> for RuntimeError {
+    fn from(e: StorageError) -> Self {
+        RuntimeError::Storage(e)
+    }
+}
+
+impl From<LogStoreError> for RuntimeError {
+    fn from(e: LogStoreError) -> Self {
+        RuntimeError::LogStore(e)
+    }
+}
+
+/// An effect held until the turn's fsync. A send is turned into its queue item at once, so
+/// that the entries the core copied into an AppendEntries are dropped at once: the peer's
+/// thread reads them from the log store when it sends.
+enum Held {
+    Send(NodeId, Outgoing),
+    Reply(ClientId, u64, ClientResponse<KvOutput>),
+}
+
+/// The node thread's state.
+pub struct NodeLoop {
+    node: Node<KvStore>,
+    storage: Storage<KvCommand>,
+    log: LogWriter<KvCommand>,
+    peers: BTreeMap<NodeId, PeerLink>,
+    timers: Timers,
+    pending: HashMap<(ClientId, u64), Vec<SyncSender<Answer>>>,
+    out: NodeEffects<KvStore>,
+    held: Vec<Held>,
+    status: Arc<Mutex<Status>>,
+}
+
+impl NodeLoop {
+    /// Wraps a started node. `out` holds the effects of `Node::new` (the first election timer).
+    pub fn new(
+        node: Node<KvStore>,
+        out: NodeEffects<KvStore>,
+        storage: Storage<KvCommand>,
+        log: LogWriter<KvCommand>,
+        peers: BTreeMap<NodeId, PeerLink>,
+        status: Arc<Mutex<Status>>,
+    ) -> Self {
+        let seed = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(1, |d| d.as_nanos() as u64)
+            ^ node.id().0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        let this = NodeLoop {
+            node,
+            storage,
+            log,
+            peers,
+            timers: Timers::new(seed),
+            pending: HashMap::new(),
+            out,
+            held: Vec::new(),
+            status,
+        };
+        this.publish();
+        this
+    }
+
+    /// Runs turns until every event sender is gone, or storage fails.
+    pub fn run(mut self, events: Receiver<Event>) -> Result<(), RuntimeError> {
+        self.take_effects(Instant::now())?;
+        loop {
+            let wait = self
+                .timers
+                .until_next(Instant::now(), Duration::from_secs(1));
+            let mut turn = Vec::new();
+            match events.recv_timeout(wait) {
+                Ok(event) => turn.push(event),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return Ok(()),
+            }
+            while turn.len() < MAX_TURN {
+                match events.try_recv() {
+                    Ok(event) => turn.push(event),
+                    Err(_) => break,
+                }
+            }
+            let was_leader = self.node.is_leader();
+            for timer in self.timers.take_due(Instant::now()) {
+                self.step(Input::Timeout(timer))?;
+            }
+            for event in turn {
+                match event {
+                    Event::Peer { from, message } => self.step(Input::Message { from, message })?,
+                    Event::Client { request, answer } => self.client(request, answer)?,
+                }
+            }
+            self.finish_turn(was_leader)?;
+        }
+    }
+
+    fn client(
+        &mut self,
+        request: ClientRequest<KvCommand>,
+        answer: SyncSender<Answer>,
+    ) -> Result<(), RuntimeError> {
+        if self.pending.len() >= MAX_PENDING {
+            let _ = answer.try_send(Answer::Failed("busy: too many requests in flight".into()));
+            return Ok(());
+        }
+        self.pending
+            .entry((request.client, request.serial))
+            .or_default()
+            .push(answer);
+        self.step(Input::ClientRequest(request))
+    }
+
+    /// Steps the node once and takes its effects.
+    fn step(&mut self, input: Input<KvCommand>) -> Result<(), RuntimeError> {
+        let before = (self.node.role().clone(), self.node.current_term());
+        if let Err(e) = self.node.step(input, &mut self.out) {
+            tracing::debug!(error = %e, "input not acted on");
+        }
+        self.log_role_change(before);
+        self.take_effects(Instant::now())
+    }
+
+    /// Persist effects go to storage and the log store now; timers are armed now; the rest is
+    /// held until the turn's fsync.
+    fn take_effects(&mut self, now: Instant) -> Result<(), RuntimeError> {
+        for effect in self.out.drain() {
+            match effect {
+                Effect::PersistHardState {
+                    current_term,
+                    voted_for,
+                } => self.storage.save_hard_state(current_term, voted_for)?,
+                Effect::PersistEntries {
+                    first_index,
+                    entries,
+                } => {
+                    self.storage.append(first_index, &entries)?;
+                    self.log.replace_from(first_index, entries.to_vec())?;
+                }
+                Effect::SetTimer { timer, after } => self.timers.set(timer, after, now),
+                Effect::CancelTimer { timer } => self.timers.cancel(timer),
+                Effect::Send { to, message } => self
+                    .held
+                    .push(Held::Send(to, Outgoing::from_message(message))),
+                Effect::Reply {
+                    client,
+                    serial,
+                    response,
+                } => self.held.push(Held::Reply(client, serial, response)),
+                // The applier applies from the log store; the core's own output goes out in
+                // its Reply.
+                Effect::Apply { .. } => {}
+                // This runtime serves GET through the log, so it never asks the core for a
+                // read without a log entry (`Input::Read`) and gets no read replies.
+                Effect::ReadReply { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// One fsync for the turn, then the held sends and replies, in order.
+    fn finish_turn(&mut self, was_leader: bool) -> Result<(), RuntimeError> {
+        self.storage.sync()?;
+        let reader = self.log.reader();
+        let (last, durable) = (reader.last_index(), reader.durable_index());
+        if durable < last {
+            self.log.advance_durable(last)?;
+        }
+        let commit = self.node.commit_index().min(last);
+        if commit > self.log.reader().commit_index() {
+            self.log.advance_commit(commit)?;
+        }
+        // Within a turn, only the last AppendEntries to each peer goes out: it carries the
+        // entries of the earlier ones from the same `next_index` (the leader advances it only
+        // on acknowledgements), and dropping a message is always safe in Raft (§5.3: the
+        // leader retries; the network may lose any message).
+        let mut last_append: BTreeMap<NodeId, usize> = BTreeMap::new();
+        for (i, held) in self.held.iter().enumerate() {
+            if let Held::Send(to, Outgoing::Append { .. }) = held {
+                last_append.insert(*to, i);
+            }
+        }
+        for (i, held) in std::mem::take(&mut self.held).into_iter().enumerate() {
+            match held {
+                Held::Send(to, Outgoing::Append { .. }) if last_append.get(&to) != Some(&i) => {}
+                Held::Send(to, item) => {
+                    if let Some(peer) = self.peers.get(&to) {
+                        peer.send(item);
+                    }
+                }
+                Held::Reply(client, serial, response) => {
+                    for answer in self.pending.remove(&(client, serial)).unwrap_or_default() {
+                        let _ = answer.try_send(Answer::Response(response.clone()));
+                    }
+                }
+            }
+        }
+        if was_leader && !self.node.is_leader() {
+            // Requests waiting for a commit may or may not commit under the next leader; the
+            // client retries there with the same serial (dissertation §6.3).
+            let hint = self.node.leader_hint();
+            for (_, answers) in self.pending.drain() {
+                for answer in answers {
+                    let _ = answer.try_send(Answer::Response(ClientResponse::NotLeader {
+                        leader_hint: hint,
+                    }));
+                }
+            }
+        }
+        self.publish();
+        Ok(())
+    }
+
+    fn publish(&self) {
+        let log = self.node.log();
+        let status = Status {
+            id: self.node.id(),
+            role: role_name(self.node.role()),
+            term: self.node.current_term(),
+            leader: self.node.leader_hint(),
+            commit_index: self.node.commit_index(),
+            last_index: log.last_index(),
+            last_term: log.last_term(),
+        };
+        let mut shared = self.status.lock().unwrap_or_else(|p| p.into_inner());
+        if *shared != status {
+            *shared = status;
+        }
+    }
+
+    fn log_role_change(&self, (role, term): (refraft::Role, Term)) {
+        let now = self.node.role();
+        let new_term = self.node.current_term();
+        match (role_name(&role), role_name(now)) {
+            (_, "candidate") if new_term != term => {
+                tracing::info!(term = new_term, "election timeout: standing for election");
+            }
+            (r, "leader") if r != "leader" => {
+                tracing::info!(term = new_term, "won the election: leader");
+            }
+            ("leader", r) if r != "leader" => {
+                tracing::info!(term = new_term, "stepped down from leadership");
+            }
+            _ => {}
+        }
+        let (old, new) = (leader_of(&role), self.node.leader_hint());
+        if new != old && new.is_some() && new != Some(self.node.id()) {
+            tracing::info!(term = new_term, leader = %new.map_or(0, |n| n.0), "following a new leader");
+        }
+    }
+}
+
+fn role_name(role: &refraft::Role) -> &'static str {
+    match role {
+        refraft::Role::Follower { .. } => "follower",
+        refraft::Role::PreCandidate { .. } => "pre-candidate",
+        refraft::Role::Candidate { .. } => "candidate",
+        refraft::Role::Leader { .. } => "leader",
+    }
+}
+
+fn leader_of(role: &refraft::Role) -> Option<NodeId> {
+    match role {
+        refraft::Role::Follower { leader } => *leader,
+        _ => None,
+    }
+}

@@ -1,0 +1,238 @@
+//! The sending side of one peer link: a bounded queue drained by one thread that owns the TCP
+//! connection, reconnecting with exponential backoff.
+//!
+//! AppendEntries messages are queued without their entries, as an [`Outgoing::Append`] that
+//! names the range; the thread reads the entries from the shared
+//! [`log_store`](refraft::log_store) when it sends (the per-follower replication reader). The
+//! queue therefore holds a few dozen bytes per message whatever the batch size, and a full
+//! queue (a slow or dead peer) drops messages, which Raft tolerates (§5.3: the leader retries),
+//! so memory stays bounded.
+
+use super::frame::write_frame;
+use super::wire::Frame;
+use refraft::log_store::LogReader;
+use refraft::{AppendEntries, Index, KvCommand, Message, NodeId, Term};
+use std::io::{BufWriter, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Messages waiting for one peer, at most this many.
+pub const QUEUE_CAPACITY: usize = 1024;
+const BACKOFF_MIN: Duration = Duration::from_millis(10);
+const BACKOFF_MAX: Duration = Duration::from_millis(500);
+const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+
+/// A queued message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outgoing {
+    /// Any message but a non-empty AppendEntries, sent as it is.
+    Message(Message<KvCommand>),
+    /// An AppendEntries whose entries `prev_log_index + 1 ..= prev_log_index + count` are read
+    /// from the log store at send time; `last_term` is the term the last of them had.
+    Append {
+        /// The leader's term.
+        term: Term,
+        /// The index before the first entry.
+        prev_log_index: Index,
+        /// Its term.
+        prev_log_term: Term,
+        /// The leader's commit index.
+        leader_commit: Index,
+        /// How many entries.
+        count: u64,
+        /// The term of the last entry when the message was made.
+        last_term: Term,
+    },
+}
+
+impl Outgoing {
+    /// Turns a message of the core into a queue item.
+    pub fn from_message(message: Message<KvCommand>) -> Self {
+        match message {
+            Message::AppendEntries(ae) if !ae.entries.is_empty() => Outgoing::Append {
+                term: ae.term,
+                prev_log_index: ae.prev_log_index,
+                prev_log_term: ae.prev_log_term,
+                leader_commit: ae.leader_commit,
+                count: ae.entries.len() as u64,
+                last_term: ae.entries.last().map_or(0, |e| e.term),
+            },
+            other => Outgoing::Message(other),
+        }
+    }
+
+    /// The message to send, its entries read from `log`; `None` if the log no longer holds
+    /// them. Reading the same last index with the same term gives the same entries (§5.3, Log
+    /// Matching: an index and a term identify a log prefix), so the message is the one the
+    /// core produced.
+    pub fn resolve(self, log: &LogReader<KvCommand>) -> Option<Message<KvCommand>> {
+        match self {
+            Outgoing::Message(m) => Some(m),
+            Outgoing::Append {
+                term,
+                prev_log_index,
+                prev_log_term,
+                leader_commit,
+                count,
+                last_term,
+            } => {
+                let entries = log
+                    .entries(prev_log_index + 1..prev_log_index + 1 + count)
+                    .ok()?;
+                (entries.last().map(|e| e.term) == Some(last_term)).then_some(())?;
+                Some(Message::AppendEntries(AppendEntries {
+                    term,
+                    prev_log_index,
+                    prev_log_term,
+                    entries: entries.into(),
+                    leader_commit,
+                }))
+            }
+        }
+    }
+}
+
+/// The node thread's handle on one peer link.
+#[derive(Debug)]
+pub struct PeerLink {
+    queue: SyncSender<Outgoing>,
+    dropped: Arc<AtomicU64>,
+}
+
+impl PeerLink {
+    /// Queues a message without blocking; drops it when the queue is full.
+    pub fn send(&self, item: Outgoing) {
+        match self.queue.try_send(item) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
+                if n.is_power_of_two() {
+                    tracing::debug!(dropped = n, "peer queue full, message dropped");
+                }
+            }
+        }
+    }
+
+    /// Messages dropped so far because the queue was full.
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+}
+
+/// Starts the link from `me` to peer `to` at `addr`.
+pub fn spawn(
+    me: NodeId,
+    my_client_addr: String,
+    to: NodeId,
+    addr: SocketAddr,
+    log: LogReader<KvCommand>,
+) -> PeerLink {
+    let (queue, rx) = std::sync::mpsc::sync_channel(QUEUE_CAPACITY);
+    let hello = Frame::Hello {
+        from: me,
+        client_addr: my_client_addr,
+    }
+    .encode();
+    std::thread::Builder::new()
+        .name(format!("send-{to}"))
+        .spawn(move || Sender::new(to, addr, hello, log).run(rx))
+        .expect("spawn a peer thread");
+    PeerLink {
+        queue,
+        dropped: Arc::new(AtomicU64::new(0)),
+    }
+}
+
+struct Sender {
+    to: NodeId,
+    addr: SocketAddr,
+    hello: Vec<u8>,
+    log: LogReader<KvCommand>,
+    conn: Option<BufWriter<TcpStream>>,
+    backoff: Duration,
+}
+
+impl Sender {
+    fn new(to: NodeId, addr: SocketAddr, hello: Vec<u8>, log: LogReader<KvCommand>) -> Self {
+        Sender {
+            to,
+            addr,
+            hello,
+            log,
+            conn: None,
+            backoff: BACKOFF_MIN,
+        }
+    }
+
+    /// Sends until the node thread drops its handle.
+    fn run(mut self, rx: Receiver<Outgoing>) {
+        while let Ok(item) = rx.recv() {
+            self.send(item);
+            // Send what else is queued before flushing: one write for a burst.
+            loop {
+                match rx.try_recv() {
+                    Ok(item) => self.send(item),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Disconnected) => return,
+                }
+            }
+            self.flush();
+        }
+    }
+
+    fn send(&mut self, item: Outgoing) {
+        let Some(message) = item.resolve(&self.log) else {
+            tracing::debug!(peer = %self.to, "entries gone from the log, message dropped");
+            return;
+        };
+        let Some(conn) = self.connection() else {
+            return;
+        };
+        if let Err(e) = write_frame(conn, &Frame::Raft(message).encode()) {
+            tracing::debug!(peer = %self.to, error = %e, "send failed; reconnecting");
+            self.conn = None;
+        }
+    }
+
+    fn flush(&mut self) {
+        if let Some(conn) = &mut self.conn {
+            if let Err(e) = conn.flush() {
+                tracing::debug!(peer = %self.to, error = %e, "send failed; reconnecting");
+                self.conn = None;
+            }
+        }
+    }
+
+    /// The connection, (re)connecting first. A failed attempt waits out the backoff (which
+    /// doubles up to a bound) and gives up on the current message.
+    fn connection(&mut self) -> Option<&mut BufWriter<TcpStream>> {
+        if self.conn.is_none() {
+            match self.connect() {
+                Ok(conn) => {
+                    tracing::debug!(peer = %self.to, addr = %self.addr, "connected");
+                    self.backoff = BACKOFF_MIN;
+                    self.conn = Some(conn);
+                }
+                Err(e) => {
+                    tracing::trace!(peer = %self.to, error = %e, "connect failed");
+                    std::thread::sleep(self.backoff);
+                    self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                    return None;
+                }
+            }
+        }
+        self.conn.as_mut()
+    }
+
+    fn connect(&self) -> std::io::Result<BufWriter<TcpStream>> {
+        let stream = TcpStream::connect_timeout(&self.addr, CONNECT_TIMEOUT)?;
+        stream.set_nodelay(true)?;
+        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
+        let mut conn = BufWriter::with_capacity(64 << 10, stream);
+        write_frame(&mut conn, &self.hello)?;
+        Ok(conn)
+    }
+}

@@ -1,0 +1,176 @@
+//! The write-ahead log: every change of the Raft log as a checksummed record in segment files
+//! (see [`record`] and [`segment`]), replayed at start.
+//!
+//! Appends are buffered by [`Wal::append`] and made durable together by one [`Wal::sync`]
+//! (group commit): the runtime appends everything a batch of inputs produced, syncs once, and
+//! only then sends or answers anything that reveals those entries (Figure 2: "respond to RPCs
+//! only after updating stable storage").
+//!
+//! ```
+//! use refraft::Entry;
+//! use refraft_server::wal::Wal;
+//! let dir = std::env::temp_dir().join(format!("refraft-wal-doc-{}", std::process::id()));
+//! # let _ = std::fs::remove_dir_all(&dir);
+//! let (mut wal, recovered) = Wal::<String>::open(&dir).unwrap();
+//! assert!(recovered.entries.is_empty());
+//! wal.append(1, &[Entry::noop(1), Entry::noop(1)]).unwrap();
+//! wal.append(2, &[Entry::noop(2)]).unwrap(); // replaces entry 2: a durable truncation
+//! wal.sync().unwrap();
+//! drop(wal);
+//! let (_, recovered) = Wal::<String>::open(&dir).unwrap();
+//! assert_eq!(recovered.entries, vec![Entry::noop(1), Entry::noop(2)]);
+//! assert_eq!(recovered.summary.records, 2);
+//! # std::fs::remove_dir_all(&dir).unwrap();
+//! ```
+
+pub mod record;
+pub mod segment;
+
+use crate::storage_error::StorageError;
+use refraft::{Entry, Index};
+use segment::SegmentWriter;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+/// A new segment is started once the current one reaches this size.
+pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
+
+/// What recovery found, for the log line at start.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct RecoverySummary {
+    /// Segment files read.
+    pub segments: usize,
+    /// Whole records replayed.
+    pub records: usize,
+    /// Records that replaced a suffix (durable truncations).
+    pub truncations: usize,
+    /// Bytes of a torn last record cut off the last segment (0 if none).
+    pub torn_bytes: u64,
+    /// The file the torn bytes were cut from.
+    pub torn_file: Option<PathBuf>,
+}
+
+/// The log read back at start.
+#[derive(Clone, Debug)]
+pub struct Recovered<C> {
+    /// Entries `1..=len`.
+    pub entries: Vec<Entry<C>>,
+    /// What recovery did.
+    pub summary: RecoverySummary,
+}
+
+/// The write-ahead log of one server.
+#[derive(Debug)]
+pub struct Wal<C> {
+    dir: PathBuf,
+    tail: SegmentWriter,
+    tail_seq: u64,
+    segment_bytes: u64,
+    pending: Vec<u8>,
+    _entries: PhantomData<fn(C)>,
+}
+
+impl<C: Serialize + DeserializeOwned> Wal<C> {
+    /// Opens (creating if needed) the WAL in `dir` and replays it.
+    pub fn open(dir: &Path) -> Result<(Self, Recovered<C>), StorageError> {
+        Self::open_with_segment_size(dir, DEFAULT_SEGMENT_BYTES)
+    }
+
+    /// Like [`open`](Self::open), starting new segments at `segment_bytes`.
+    pub fn open_with_segment_size(
+        dir: &Path,
+        segment_bytes: u64,
+    ) -> Result<(Self, Recovered<C>), StorageError> {
+        std::fs::create_dir_all(dir).map_err(StorageError::at("create directory", dir))?;
+        let segments = segment::list(dir)?;
+        let mut summary = RecoverySummary {
+            segments: segments.len(),
+            ..RecoverySummary::default()
+        };
+        let mut entries: Vec<Entry<C>> = Vec::new();
+        let mut tail_len = 0;
+        for (i, (_, path)) in segments.iter().enumerate() {
+            let scan = segment::scan::<C>(path, i + 1 == segments.len())?;
+            for (offset, rec) in scan.records {
+                let next = entries.len() as Index + 1;
+                if rec.first_index == 0 || rec.first_index > next {
+                    return Err(StorageError::Corrupt {
+                        file: path.clone(),
+                        offset,
+                        reason: format!(
+                            "record starts at index {} but the log ends at {}",
+                            rec.first_index,
+                            next - 1
+                        ),
+                    });
+                }
+                if rec.first_index < next {
+                    summary.truncations += 1;
+                    entries.truncate(rec.first_index as usize - 1);
+                }
+                entries.extend(rec.entries);
+                summary.records += 1;
+            }
+            if scan.torn_bytes > 0 {
+                summary.torn_bytes = scan.torn_bytes;
+                summary.torn_file = Some(path.clone());
+            }
+            tail_len = scan.valid_len;
+        }
+        let (tail, tail_seq) = match segments.last() {
+            Some((seq, path)) => (SegmentWriter::reopen(path.clone(), tail_len)?, *seq),
+            None => (
+                SegmentWriter::create(dir.join(segment::segment_name(1)))?,
+                1,
+            ),
+        };
+        let wal = Wal {
+            dir: dir.to_path_buf(),
+            tail,
+            tail_seq,
+            segment_bytes,
+            pending: Vec::new(),
+            _entries: PhantomData,
+        };
+        Ok((wal, Recovered { entries, summary }))
+    }
+
+    /// Records that the log from `first_index` on is now `entries` (an append when
+    /// `first_index` is just past the end, otherwise a replacement of the suffix). Buffered:
+    /// durable only after the next [`sync`](Self::sync).
+    pub fn append(&mut self, first_index: Index, entries: &[Entry<C>]) -> Result<(), StorageError> {
+        record::encode(first_index, entries, &mut self.pending)
+    }
+
+    /// Whether appends wait for a sync.
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
+    }
+
+    /// Writes every buffered record and makes it durable with one fsync (group commit); starts
+    /// a new segment afterwards if the current one is full.
+    pub fn sync(&mut self) -> Result<(), StorageError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let result = self
+            .tail
+            .write(&self.pending)
+            .and_then(|()| self.tail.sync());
+        self.pending.clear();
+        result?;
+        if self.tail.len() >= self.segment_bytes {
+            self.tail_seq += 1;
+            let path = self.dir.join(segment::segment_name(self.tail_seq));
+            self.tail = SegmentWriter::create(path)?;
+        }
+        Ok(())
+    }
+
+    /// The segment being appended to.
+    pub fn tail_path(&self) -> &Path {
+        self.tail.path()
+    }
+}

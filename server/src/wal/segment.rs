@@ -1,0 +1,181 @@
+//! Segment files: the WAL is a sequence of files `00000001.wal`, `00000002.wal`, … in one
+//! directory, each a run of whole records. Only the last one is ever appended to; a segment is
+//! synced before the next one is created, so only the last can end in a torn write.
+
+use super::record::{self, Decoded, WalRecord, HEADER_LEN};
+use crate::storage_error::StorageError;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// The file name of segment number `seq`.
+pub fn segment_name(seq: u64) -> String {
+    format!("{seq:08}.wal")
+}
+
+/// The segments in `dir`, in order of their numbers.
+pub fn list(dir: &Path) -> Result<Vec<(u64, PathBuf)>, StorageError> {
+    let mut segments = Vec::new();
+    for item in std::fs::read_dir(dir).map_err(StorageError::at("list", dir))? {
+        let item = item.map_err(StorageError::at("list", dir))?;
+        let name = item.file_name();
+        let Some(seq) = name
+            .to_str()
+            .and_then(|n| n.strip_suffix(".wal"))
+            .and_then(|n| n.parse::<u64>().ok())
+        else {
+            continue;
+        };
+        segments.push((seq, item.path()));
+    }
+    segments.sort();
+    Ok(segments)
+}
+
+/// Fsyncs a directory, so that a file created, renamed or removed in it stays so.
+pub fn sync_dir(dir: &Path) -> Result<(), StorageError> {
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(StorageError::at("fsync directory", dir))
+}
+
+/// The open tail segment, appended to.
+#[derive(Debug)]
+pub struct SegmentWriter {
+    file: File,
+    path: PathBuf,
+    len: u64,
+}
+
+impl SegmentWriter {
+    /// Creates a new, empty segment at `path` and makes its name durable.
+    pub fn create(path: PathBuf) -> Result<Self, StorageError> {
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)
+            .map_err(StorageError::at("create", &path))?;
+        if let Some(dir) = path.parent() {
+            sync_dir(dir)?;
+        }
+        Ok(SegmentWriter { file, path, len: 0 })
+    }
+
+    /// Opens an existing segment for appending, cutting it to `valid_len` bytes first (a torn
+    /// tail found by recovery); the cut is synced before anything is appended.
+    pub fn reopen(path: PathBuf, valid_len: u64) -> Result<Self, StorageError> {
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(StorageError::at("open", &path))?;
+        let on_disk = file
+            .metadata()
+            .map_err(StorageError::at("stat", &path))?
+            .len();
+        if on_disk != valid_len {
+            file.set_len(valid_len)
+                .map_err(StorageError::at("truncate", &path))?;
+            file.sync_all().map_err(StorageError::at("fsync", &path))?;
+        }
+        Ok(SegmentWriter {
+            file,
+            path,
+            len: valid_len,
+        })
+    }
+
+    /// Writes `bytes` (whole records) to the file, without syncing.
+    pub fn write(&mut self, bytes: &[u8]) -> Result<(), StorageError> {
+        self.file
+            .write_all(bytes)
+            .map_err(StorageError::at("write", &self.path))?;
+        self.len += bytes.len() as u64;
+        Ok(())
+    }
+
+    /// Makes everything written so far durable (`fdatasync`).
+    pub fn sync(&mut self) -> Result<(), StorageError> {
+        self.file
+            .sync_data()
+            .map_err(StorageError::at("fsync", &self.path))
+    }
+
+    /// The file's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was written to the file.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The file's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The records of one segment read back, and how its end looked.
+#[derive(Debug)]
+pub struct Scan<C> {
+    /// The whole records, in order, with the byte offset of each.
+    pub records: Vec<(u64, WalRecord<C>)>,
+    /// The length of the prefix made of whole records.
+    pub valid_len: u64,
+    /// Bytes after `valid_len`: a torn write (only possible in the last segment).
+    pub torn_bytes: u64,
+}
+
+/// Reads all records of the segment at `path`. A bad record followed by no whole record is a
+/// torn tail, allowed only when `is_last`; a bad record with a whole record anywhere after it
+/// is corruption of data once written whole, and an error naming the file and offset.
+pub fn scan<C: serde::de::DeserializeOwned>(
+    path: &Path,
+    is_last: bool,
+) -> Result<Scan<C>, StorageError> {
+    let bytes = std::fs::read(path).map_err(StorageError::at("read", path))?;
+    let mut records = Vec::new();
+    let mut offset = 0usize;
+    while offset < bytes.len() {
+        let reason = match record::decode::<C>(&bytes[offset..]) {
+            Decoded::Record(rec, len) => {
+                records.push((offset as u64, rec));
+                offset += len;
+                continue;
+            }
+            Decoded::Incomplete => "record cut short".to_string(),
+            Decoded::Invalid(reason) => reason,
+        };
+        let torn = bytes.len() - offset;
+        if !is_last || whole_record_after::<C>(&bytes[offset..]) {
+            return Err(StorageError::Corrupt {
+                file: path.to_path_buf(),
+                offset: offset as u64,
+                reason: if is_last {
+                    format!("{reason}, and whole records follow it")
+                } else {
+                    format!("{reason}, in a segment that was synced before the next began")
+                },
+            });
+        }
+        return Ok(Scan {
+            records,
+            valid_len: offset as u64,
+            torn_bytes: torn as u64,
+        });
+    }
+    Ok(Scan {
+        records,
+        valid_len: bytes.len() as u64,
+        torn_bytes: 0,
+    })
+}
+
+/// Whether a whole, valid record starts anywhere in `bytes[1..]`: if so, the bad record at the
+/// start was not the last write, so it is not torn. (A torn write leaves garbage only at the
+/// end; a random match of a 32-bit checksum and a valid payload is vanishingly unlikely.)
+fn whole_record_after<C: serde::de::DeserializeOwned>(bytes: &[u8]) -> bool {
+    (1..bytes.len().saturating_sub(HEADER_LEN - 1))
+        .any(|at| matches!(record::decode::<C>(&bytes[at..]), Decoded::Record(..)))
+}
