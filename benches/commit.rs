@@ -153,16 +153,7 @@ fn bench_quorum(c: &mut Criterion) {
             .map(|k| (peers[(k as usize) % peers.len()], k))
             .collect();
         let fresh = || -> BTreeMap<NodeId, Progress> {
-            peers
-                .iter()
-                .map(|&p| {
-                    let progress = Progress {
-                        next_index: 1,
-                        match_index: 0,
-                    };
-                    (p, progress)
-                })
-                .collect()
+            peers.iter().map(|&p| (p, Progress::new(1))).collect()
         };
         let leader_last = LOG + 1;
         group.bench_function(BenchmarkId::new("naive", n), |b| {

@@ -29,6 +29,10 @@ pub struct Config {
     pub heartbeat_interval: Duration,
     /// The most entries one AppendEntries carries.
     pub max_entries_per_append: usize,
+    /// The most AppendEntries a leader leaves unanswered per follower in the Replicate state
+    /// (dissertation §10.2; raft-rs's `max_inflight_msgs`). In Probe it is one.
+    #[serde(default = "default_window")]
+    pub max_in_flight_appends: usize,
     /// Dissertation §9.6: a server whose election timer fires first asks the others whether
     /// it would win (a pre-vote), without changing any term; only a majority of pre-votes
     /// starts the real election. On by default.
@@ -89,8 +93,14 @@ pub enum ConfigError {
     BadTimers,
     /// `max_entries_per_append` is 0.
     ZeroBatch,
+    /// `max_in_flight_appends` is 0.
+    ZeroWindow,
     /// Lease reads are configured without CheckQuorum and stickiness (dissertation §6.4.1).
     LeaseNeedsCheckQuorum,
+}
+
+fn default_window() -> usize {
+    16
 }
 
 impl fmt::Display for ConfigError {
@@ -104,6 +114,7 @@ impl fmt::Display for ConfigError {
                 "the election timeout range is empty or not longer than the heartbeat interval"
             ),
             ConfigError::ZeroBatch => write!(f, "max_entries_per_append must be at least 1"),
+            ConfigError::ZeroWindow => write!(f, "max_in_flight_appends must be at least 1"),
             ConfigError::LeaseNeedsCheckQuorum => {
                 write!(
                     f,
@@ -137,6 +148,7 @@ impl Config {
             election_timeout_max: Duration::from_millis(300),
             heartbeat_interval: Duration::from_millis(50),
             max_entries_per_append: 64,
+            max_in_flight_appends: default_window(),
             pre_vote: true,
             check_quorum: false,
             read_mode: ReadMode::ReadIndex,
@@ -155,6 +167,9 @@ impl Config {
         }
         if self.max_entries_per_append == 0 {
             return Err(ConfigError::ZeroBatch);
+        }
+        if self.max_in_flight_appends == 0 {
+            return Err(ConfigError::ZeroWindow);
         }
         if self.read_mode == ReadMode::Lease && !self.check_quorum {
             return Err(ConfigError::LeaseNeedsCheckQuorum);
@@ -275,6 +290,12 @@ pub enum Rule {
     TruncateOnlyOnConflict,
     /// Figure 2: a follower sets `commit_index = min(leader_commit, index of last new entry)`.
     CommitMinLastNew,
+    /// Dissertation §10.2: a rejection sends the leader back to probing one AppendEntries at a
+    /// time, forgetting the window sent from the failed guess.
+    ProbeOnReject,
+    /// Dissertation §10.2: an optimistic send moves `next_index` just past the entries sent,
+    /// never past the leader's last index + 1.
+    NextIndexBound,
     /// Dissertation §6.4 step 3: a read is served only after a heartbeat round acknowledged by
     /// a majority confirms that the leader still leads. Broken, a deposed leader serves stale
     /// reads.
@@ -333,6 +354,8 @@ impl Rule {
         Rule::CurrentTermCommit,
         Rule::TruncateOnlyOnConflict,
         Rule::CommitMinLastNew,
+        Rule::ProbeOnReject,
+        Rule::NextIndexBound,
         Rule::ReadIndexQuorumRound,
         Rule::ReadAfterOwnTermCommit,
         Rule::LeaseNeedsStickiness,
@@ -361,6 +384,8 @@ impl Rule {
             Rule::CurrentTermCommit => "current-term-commit",
             Rule::TruncateOnlyOnConflict => "truncate-only-on-conflict",
             Rule::CommitMinLastNew => "commit-min-last-new",
+            Rule::ProbeOnReject => "probe-on-reject",
+            Rule::NextIndexBound => "next-index-bound",
             Rule::ReadIndexQuorumRound => "read-index-quorum-round",
             Rule::ReadAfterOwnTermCommit => "read-after-own-term-commit",
             Rule::LeaseNeedsStickiness => "lease-needs-stickiness",

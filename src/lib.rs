@@ -48,6 +48,7 @@ pub mod log_store;
 mod message;
 mod node;
 mod pre_vote;
+mod progress;
 pub mod quorum;
 mod read;
 mod replication;
@@ -68,6 +69,7 @@ pub use message::{
     AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Heartbeat, HeartbeatResponse,
     Message, RequestVote, RequestVoteResponse, TimeoutNow,
 };
-pub use node::{Input, Node, NodeEffects, Progress, Role, StartError};
+pub use node::{Input, Node, NodeEffects, Role, StartError};
+pub use progress::{Flow, InFlight, Progress};
 pub use read::{PendingRead, ReadPath};
 pub use state_machine::{Session, SessionCheck, SessionMachine, StateMachine};

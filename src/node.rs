@@ -11,8 +11,9 @@ use crate::effect::{Effect, Effects, Timer};
 use crate::error::StepError;
 use crate::ids::{ClientId, Index, NodeId, Term};
 use crate::leadership::Leadership;
-use crate::log::{Entry, Log, Payload};
+use crate::log::{Entries, Entry, Log, Payload};
 use crate::message::Message;
+use crate::progress::Progress;
 use crate::quorum::MatchTracker;
 use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
 use serde::{Deserialize, Serialize};
@@ -36,20 +37,15 @@ pub enum Input<C> {
     Timeout(Timer),
     /// A client asks the node to run a command.
     ClientRequest(ClientRequest<C>),
+    /// Client requests that arrived together (one read from a socket, say): the leader appends
+    /// them all, persists them in one effect and sends them in one AppendEntries per follower
+    /// (dissertation §10.2, batching).
+    ClientRequests(Vec<ClientRequest<C>>),
     /// A client asks for a read-only query, answered without a log entry by ReadIndex or a
     /// lease (dissertation §6.4); the answer is an `Effect::ReadReply`.
     Read(ClientRequest<C>),
     /// An operator asks the leader to hand leadership to this server (dissertation §3.10).
     TransferLeadership(NodeId),
-}
-
-/// What a leader knows of one follower (Figure 2, "volatile state on leaders").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Progress {
-    /// The index of the next entry to send to that server.
-    pub next_index: Index,
-    /// The highest index known to be replicated on that server. It only grows.
-    pub match_index: Index,
 }
 
 /// A server's role (§5.1) with the volatile state that only that role keeps.
@@ -105,6 +101,10 @@ pub struct Node<M: StateMachine> {
     /// that an acknowledgement recomputes the commit index without a sort (§5.3, §5.4.2).
     /// Empty in any other role. Derived from `progress`, so it adds no distinct states.
     pub(crate) match_tracker: MatchTracker,
+    /// While leading: the uncommitted client entries of the log, by (client, serial), so that
+    /// a retry of a pending request is found without scanning the log (dissertation §6.3).
+    /// Empty in any other role. Derived from the log and `commit_index`: no distinct states.
+    pub(crate) pending: BTreeMap<(ClientId, u64), Index>,
     /// While leading: heartbeat rounds, the quorum check and lease, a transfer, waiting reads.
     /// Empty in any other role.
     pub(crate) lead: Leadership<M::Command>,
@@ -154,6 +154,7 @@ impl<M: StateMachine> Node<M> {
             last_applied: 0,
             machine: SessionMachine::new(machine),
             match_tracker: MatchTracker::default(),
+            pending: BTreeMap::new(),
             lead: Leadership::default(),
         })
     }
@@ -168,6 +169,7 @@ impl<M: StateMachine> Node<M> {
             Input::Message { from, message } => self.handle_message(from, message, out),
             Input::Timeout(timer) => self.handle_timeout(timer, out),
             Input::ClientRequest(request) => self.handle_client_request(request, out),
+            Input::ClientRequests(requests) => self.handle_client_requests(requests, out),
             Input::Read(request) => self.handle_read(request, out),
             Input::TransferLeadership(target) => self
                 .transfer_leadership(target, out)
@@ -259,7 +261,7 @@ impl<M: StateMachine> Node<M> {
             }
             (Timer::Heartbeat, Role::Leader { .. }) => {
                 // §5.2: leaders send periodic heartbeats to maintain their authority.
-                self.broadcast_append_entries(out);
+                self.heartbeat(out);
                 if self.checks_quorum() {
                     // §6.2: numbered rounds, which the quorum check counts.
                     self.start_round(out);
@@ -280,6 +282,34 @@ impl<M: StateMachine> Node<M> {
         request: ClientRequest<M::Command>,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
+        let mut batch = Vec::with_capacity(1);
+        self.propose(request, &mut batch, out);
+        self.replicate_proposals(batch, out);
+        Ok(())
+    }
+
+    /// Handles client requests that arrived together: as many single requests, but persisted
+    /// in one effect and sent in one AppendEntries per follower (dissertation §10.2).
+    pub fn handle_client_requests(
+        &mut self,
+        requests: Vec<ClientRequest<M::Command>>,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
+        let mut batch = Vec::with_capacity(requests.len());
+        for request in requests {
+            self.propose(request, &mut batch, out);
+        }
+        self.replicate_proposals(batch, out);
+        Ok(())
+    }
+
+    /// Answers `request` at once or adds its entry to `batch` (appended at the log's end).
+    fn propose(
+        &mut self,
+        request: ClientRequest<M::Command>,
+        batch: &mut Vec<Entry<M::Command>>,
+        out: &mut NodeEffects<M>,
+    ) {
         let ClientRequest {
             client,
             serial,
@@ -295,7 +325,7 @@ impl<M: StateMachine> Node<M> {
                     leader_hint: self.leader_hint(),
                 },
             });
-            return Ok(());
+            return;
         }
         if let Some(target) = self.lead.transfer {
             // Dissertation §3.10: during a transfer the leader takes no proposals.
@@ -304,7 +334,7 @@ impl<M: StateMachine> Node<M> {
                 serial,
                 response: ClientResponse::TransferInProgress { target },
             });
-            return Ok(());
+            return;
         }
         // Dissertation §6.3: a request already applied is answered from the session table,
         // never applied twice.
@@ -316,7 +346,7 @@ impl<M: StateMachine> Node<M> {
                     serial,
                     response,
                 });
-                return Ok(());
+                return;
             }
             SessionCheck::Expired => {
                 out.push(Effect::Reply {
@@ -324,19 +354,14 @@ impl<M: StateMachine> Node<M> {
                     serial,
                     response: ClientResponse::SessionExpired,
                 });
-                return Ok(());
+                return;
             }
             SessionCheck::New => {}
         }
         // A retry of a request that is already in the uncommitted tail waits for that entry.
-        let pending = self
-            .durable
-            .log
-            .entries_from(self.commit_index + 1, usize::MAX)
-            .iter()
-            .any(|e| matches!(&e.payload, Payload::Command { client: c, serial: s, .. } if *c == client && *s == serial));
-        if pending {
-            return Ok(());
+        let index = self.durable.log.last_index() + batch.len() as Index + 1;
+        if self.pending.contains_key(&(client, serial)) {
+            return;
         }
         // §8: the answer waits until the command is applied. Rule switched off: the leader
         // answers at once, with what applying the command to its present state would give.
@@ -349,19 +374,33 @@ impl<M: StateMachine> Node<M> {
                 });
             }
         }
-        // §5.3: the leader appends the command to its log as a new entry, then issues
-        // AppendEntries to each of the other servers.
-        self.append_as_leader(
-            Payload::Command {
+        self.pending.insert((client, serial), index);
+        // §5.3: the leader appends the command to its log as a new entry.
+        batch.push(Entry {
+            term: self.durable.current_term,
+            payload: Payload::Command {
                 client,
                 serial,
                 command: Arc::new(command),
             },
-            out,
-        );
-        self.broadcast_append_entries(out);
+        });
+    }
+
+    /// §5.3: appends `batch` to the leader's log, persists it in one effect, then issues
+    /// AppendEntries to each of the other servers (sharing the entries with the effect).
+    fn replicate_proposals(&mut self, batch: Vec<Entry<M::Command>>, out: &mut NodeEffects<M>) {
+        if batch.is_empty() {
+            return;
+        }
+        let entries: Entries<M::Command> = batch.into();
+        let first_index = self.durable.log.last_index() + 1;
+        self.durable.log.extend_from_slice(&entries);
+        out.push(Effect::PersistEntries {
+            first_index,
+            entries: entries.clone(),
+        });
+        self.replicate(Some((first_index, entries)), out);
         self.advance_leader_commit(out);
-        Ok(())
     }
 
     // ----- role transitions -----
@@ -401,8 +440,10 @@ impl<M: StateMachine> Node<M> {
             self.reset_election_timer(out);
         }
         self.role = Role::Follower { leader };
-        // Only a leader tracks match indexes; dropping them keeps equal followers equal.
+        // Only a leader tracks match indexes and pending requests; dropping them keeps equal
+        // followers equal.
         self.match_tracker = MatchTracker::default();
+        self.pending.clear();
         if was_leader {
             self.refuse_pending_reads(out);
             self.lead = Leadership::default();
@@ -416,24 +457,30 @@ impl<M: StateMachine> Node<M> {
         let progress = self
             .config
             .peers()
-            .map(|p| {
-                (
-                    p,
-                    Progress {
-                        next_index,
-                        match_index: 0,
-                    },
-                )
-            })
+            .map(|p| (p, Progress::new(next_index)))
             .collect();
         self.role = Role::Leader { progress };
+        // The uncommitted client entries of earlier terms, so that their retries wait for them.
+        self.pending.clear();
+        for (k, e) in self
+            .durable
+            .log
+            .entries_from(self.commit_index + 1, usize::MAX)
+            .iter()
+            .enumerate()
+        {
+            if let Payload::Command { client, serial, .. } = e.payload {
+                self.pending
+                    .insert((client, serial), self.commit_index + 1 + k as Index);
+            }
+        }
         self.match_tracker = MatchTracker::new(self.config.peers().count());
         out.push(Effect::CancelTimer {
             timer: Timer::Election,
         });
         self.lead = Leadership::default();
         self.append_as_leader(Payload::Noop, out);
-        self.broadcast_append_entries(out);
+        self.replicate(None, out);
         out.push(Effect::SetTimer {
             timer: Timer::Heartbeat,
             after: self.config.heartbeat(),
@@ -505,6 +552,13 @@ impl<M: StateMachine> Node<M> {
                 break;
             };
             let term = entry.term;
+            if let (Payload::Command { client, serial, .. }, Role::Leader { .. }) =
+                (&entry.payload, &self.role)
+            {
+                if self.pending.get(&(*client, *serial)) == Some(&index) {
+                    self.pending.remove(&(*client, *serial));
+                }
+            }
             let (output, reply) = match &entry.payload {
                 Payload::Noop => (None, None),
                 Payload::Command {
@@ -638,9 +692,9 @@ impl<M: StateMachine> Node<M> {
     }
 
     /// The replication progress of `peer`, when this node leads.
-    pub fn progress(&self, peer: NodeId) -> Option<Progress> {
+    pub fn progress(&self, peer: NodeId) -> Option<&Progress> {
         match &self.role {
-            Role::Leader { progress } => progress.get(&peer).copied(),
+            Role::Leader { progress } => progress.get(&peer),
             _ => None,
         }
     }
@@ -663,7 +717,7 @@ impl<M: StateMachine> Node<M> {
                 votes: votes.iter().map(|&v| f(v)).collect(),
             },
             Role::Leader { progress } => Role::Leader {
-                progress: progress.iter().map(|(&p, &pr)| (f(p), pr)).collect(),
+                progress: progress.iter().map(|(&p, pr)| (f(p), pr.clone())).collect(),
             },
         };
         n

@@ -1,47 +1,147 @@
 //! Log replication (§5.3) and the commit rule (§5.4.2).
 
-use crate::config::Rule;
-use crate::effect::Effect;
+use crate::config::{Config, Rule};
+use crate::effect::{Effect, Effects};
 use crate::error::StepError;
-use crate::ids::{Index, NodeId};
-use crate::log::Entries;
+use crate::ids::{Index, NodeId, Term};
+use crate::log::{Entries, Log};
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Message};
 use crate::node::{Node, NodeEffects, Role};
+use crate::progress::{Flow, Progress};
 use crate::quorum::{majority_index, MatchTracker};
 use crate::state_machine::StateMachine;
+use std::collections::BTreeMap;
+
+/// Builds the AppendEntries of one step. Requests that carry the same entries share one
+/// [`Entries`]: the batch just persisted, or what the previous follower was sent.
+struct Sender<'a, C> {
+    log: &'a Log<C>,
+    config: &'a Config,
+    term: Term,
+    leader_commit: Index,
+    shared: Option<(Index, Entries<C>)>,
+}
+
+impl<C: Clone> Sender<'_, C> {
+    /// The entries from `first` on, at most `max_entries_per_append` of them.
+    fn entries(&mut self, first: Index) -> Entries<C> {
+        let slice = self
+            .log
+            .entries_from(first, self.config.max_entries_per_append);
+        if let Some((at, shared)) = &self.shared {
+            if *at == first && shared.len() == slice.len() {
+                return shared.clone();
+            }
+        }
+        let entries: Entries<C> = slice.into();
+        self.shared = Some((first, entries.clone()));
+        entries
+    }
+
+    /// §5.3: one AppendEntries to `to` after `prev_log_index`, with the entry there as the
+    /// consistency check.
+    fn send<R>(
+        &self,
+        to: NodeId,
+        prev_log_index: Index,
+        entries: Entries<C>,
+        out: &mut Effects<C, R>,
+    ) {
+        out.push(Effect::Send {
+            to,
+            message: Message::AppendEntries(AppendEntries {
+                term: self.term,
+                prev_log_index,
+                prev_log_term: self.log.term_at(prev_log_index).unwrap_or(0),
+                entries,
+                leader_commit: self.leader_commit,
+            }),
+        });
+    }
+
+    /// Sends `to` what its flow state allows (dissertation §10.2): in Probe one request from
+    /// `next_index` (entries or none); in Replicate, while the window has room, the entries
+    /// from `next_index` on. Returns whether anything was sent.
+    fn fill<R>(&mut self, to: NodeId, p: &mut Progress, out: &mut Effects<C, R>) -> bool {
+        let last_index = self.log.last_index();
+        let window = self.config.max_in_flight_appends;
+        let mut sent = false;
+        while p.may_send(window) && (p.flow == Flow::Probe || p.next_index <= last_index) {
+            // next_index stays within 1..=last_index+1, so prev_log_index is in the log.
+            let prev_log_index = p.next_index.saturating_sub(1).min(last_index);
+            let entries = self.entries(prev_log_index + 1);
+            let last_sent = prev_log_index + entries.len() as Index;
+            self.send(to, prev_log_index, entries, out);
+            p.record_send(prev_log_index, last_sent, self.config);
+            sent = true;
+            if p.flow == Flow::Probe {
+                break;
+            }
+        }
+        sent
+    }
+}
+
+/// A leader's progress per follower.
+type Followers = BTreeMap<NodeId, Progress>;
 
 impl<M: StateMachine> Node<M> {
-    /// Sends every peer the entries it lacks from its `next_index` on (a heartbeat when it lacks
-    /// none).
-    pub(crate) fn broadcast_append_entries(&self, out: &mut NodeEffects<M>) {
-        for peer in self.config.peers() {
-            self.send_append_entries(peer, out);
+    fn sender(
+        &mut self,
+        shared: Option<(Index, Entries<M::Command>)>,
+    ) -> Option<(Sender<'_, M::Command>, &mut Followers)> {
+        let Role::Leader { progress } = &mut self.role else {
+            return None;
+        };
+        let sender = Sender {
+            log: &self.durable.log,
+            config: &self.config,
+            term: self.durable.current_term,
+            leader_commit: self.commit_index,
+            shared,
+        };
+        Some((sender, progress))
+    }
+
+    /// Sends every follower what its flow state allows (§5.3, dissertation §10.2). `fresh` is
+    /// the batch just appended, shared with every request that carries exactly it.
+    pub(crate) fn replicate(
+        &mut self,
+        fresh: Option<(Index, Entries<M::Command>)>,
+        out: &mut NodeEffects<M>,
+    ) {
+        if let Some((mut sender, progress)) = self.sender(fresh) {
+            for (&peer, p) in progress.iter_mut() {
+                sender.fill(peer, p, out);
+            }
         }
     }
 
-    /// §5.3: one AppendEntries to `peer`, starting at its `next_index`, with the entry before
-    /// it as the consistency check.
-    pub(crate) fn send_append_entries(&self, peer: NodeId, out: &mut NodeEffects<M>) {
-        let Some(progress) = self.progress(peer) else {
-            return;
-        };
-        let log = &self.durable.log;
-        // next_index is kept within 1..=last_index+1, so prev_log_index is in the log.
-        let prev_log_index = progress.next_index.saturating_sub(1).min(log.last_index());
-        let prev_log_term = log.term_at(prev_log_index).unwrap_or(0);
-        let entries = log
-            .entries_from(prev_log_index + 1, self.config.max_entries_per_append)
-            .into();
-        out.push(Effect::Send {
-            to: peer,
-            message: Message::AppendEntries(AppendEntries {
-                term: self.durable.current_term,
-                prev_log_index,
-                prev_log_term,
-                entries,
-                leader_commit: self.commit_index,
-            }),
-        });
+    /// §5.3: sends `peer` what its flow state allows (dissertation §10.2): after an answer from
+    /// it, or to a leadership transfer's target.
+    pub(crate) fn send_append_entries(&mut self, peer: NodeId, out: &mut NodeEffects<M>) {
+        if let Some((mut sender, progress)) = self.sender(None) {
+            if let Some(p) = progress.get_mut(&peer) {
+                sender.fill(peer, p, out);
+            }
+        }
+    }
+
+    /// §5.2: the leader's periodic heartbeat, an AppendEntries to every follower. A probe is
+    /// re-sent (it may have been lost); in Replicate, entries waiting for room are sent if the
+    /// window has room, and otherwise an empty request after `next_index - 1`: a follower that
+    /// lost a request of the window rejects it, which sends the leader back to probing.
+    pub(crate) fn heartbeat(&mut self, out: &mut NodeEffects<M>) {
+        if let Some((mut sender, progress)) = self.sender(None) {
+            for (&peer, p) in progress.iter_mut() {
+                p.on_heartbeat();
+                if !sender.fill(peer, p, out) {
+                    let prev_log_index =
+                        p.next_index.saturating_sub(1).min(sender.log.last_index());
+                    sender.send(peer, prev_log_index, Entries::default(), out);
+                }
+            }
+        }
     }
 
     fn send_append_response(&self, to: NodeId, result: AppendResult, out: &mut NodeEffects<M>) {
@@ -214,8 +314,6 @@ impl<M: StateMachine> Node<M> {
                         last_index,
                     });
                 }
-                // §5.3: matchIndex comes from what the follower acknowledged and never goes
-                // back (a reordered, older acknowledgement changes nothing).
                 let old_match = p.match_index;
                 let acked = if self.config.keeps(Rule::MatchIndexFromAck) {
                     match_index
@@ -223,11 +321,7 @@ impl<M: StateMachine> Node<M> {
                     // Rule switched off: any success is taken to cover the leader's whole log.
                     last_index
                 };
-                p.match_index = old_match.max(acked);
-                p.next_index = p.next_index.max(p.match_index + 1);
-                let more = p.next_index <= last_index;
-                if p.match_index > old_match && !self.match_tracker.raise(old_match, p.match_index)
-                {
+                if p.on_success(acked) && !self.match_tracker.raise(old_match, p.match_index) {
                     // Unreachable while `match_tracker` mirrors `progress`; rebuild, never guess.
                     debug_assert!(false, "match tracker out of step with progress");
                     self.match_tracker =
@@ -237,7 +331,8 @@ impl<M: StateMachine> Node<M> {
                 if self.lead.transfer == Some(from) {
                     // §3.10: the target may now be caught up.
                     self.continue_transfer(from, out);
-                } else if more {
+                } else {
+                    // Only entries not already in flight go out (the window tracks them).
                     self.send_append_entries(from, out);
                 }
                 Ok(())
@@ -246,12 +341,14 @@ impl<M: StateMachine> Node<M> {
                 prev_log_index,
                 hint,
             } => {
-                // A rejection of an index the follower has since matched is stale.
-                if prev_log_index < p.match_index || prev_log_index >= p.next_index {
+                // A rejection of an index the follower has since matched is stale (its matched
+                // entries are durable), and so is one of an index past next_index (an answer
+                // to an earlier probe, after the leader moved on).
+                let matched = p.match_index > 0 && prev_log_index <= p.match_index;
+                if matched || prev_log_index >= p.next_index {
                     return Err(StepError::StaleResponse);
                 }
-                // §5.3: after a rejection, decrement nextIndex and retry; the hint skips a
-                // whole conflicting term at once (end of §5.3).
+                // §5.3: the hint skips a whole conflicting term at once (end of §5.3).
                 let hinted = match hint {
                     None => prev_log_index,
                     Some(ConflictHint {
@@ -265,7 +362,7 @@ impl<M: StateMachine> Node<M> {
                         first_index,
                     }) => first_index,
                 };
-                p.next_index = hinted.min(prev_log_index).max(p.match_index + 1);
+                p.on_reject(prev_log_index, hinted, &self.config);
                 self.send_append_entries(from, out);
                 Ok(())
             }

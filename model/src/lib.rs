@@ -20,6 +20,7 @@ pub mod chooser;
 pub mod client;
 pub mod counterexample;
 pub mod diagram;
+pub mod flow;
 pub mod ghost;
 pub mod history;
 pub mod ids;

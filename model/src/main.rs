@@ -81,6 +81,9 @@ struct Bounds {
     /// Most entries per AppendEntries.
     #[arg(long, default_value_t = 64)]
     max_entries: usize,
+    /// Most AppendEntries a leader leaves unanswered per follower (pipelining, §10.2).
+    #[arg(long, default_value_t = 2)]
+    window: usize,
     /// Bound on restarts in total, summed over servers ("none": unbounded).
     #[arg(long, default_value = "1")]
     max_restarts: Bound,
@@ -148,6 +151,7 @@ impl Bounds {
             lossy: self.lossy,
             max_in_flight: self.max_in_flight.0,
             max_entries: self.max_entries,
+            window: self.window,
             max_restarts: self.max_restarts.0,
             heartbeats: self.heartbeats,
             max_elections: self.max_elections.0,
@@ -289,7 +293,7 @@ fn main() -> ExitCode {
 
 fn print_settings(s: &Settings) {
     say!(
-        "Model: servers={} clients={} requests={} max-term={} max-crashes={} network={}{} max-entries={}{}{}{}{}",
+        "Model: servers={} clients={} requests={} max-term={} max-crashes={} network={}{} max-entries={} window={}{}{}{}{}",
         s.servers,
         s.clients,
         s.requests,
@@ -298,6 +302,7 @@ fn print_settings(s: &Settings) {
         s.network,
         if s.lossy { " lossy" } else { "" },
         s.max_entries,
+        s.window,
         s.max_in_flight.map(|m| format!(" max-in-flight={m}")).unwrap_or_default(),
         if s.stable { " stable-scheduler" } else if s.orderly_elections { " orderly-elections" } else { "" },
         s.broken_rule.map(|r| format!(" BROKEN RULE: {r}")).unwrap_or_default(),

@@ -44,6 +44,7 @@ impl RaftModel {
         let server = RaftActor::Server(ServerSetup {
             servers: settings.servers,
             max_entries: settings.max_entries,
+            window: settings.window,
             broken_rule: settings.broken_rule,
             restart_cap: settings.max_restarts.map_or(1, |m| m + 1),
             pre_vote: settings.pre_vote,

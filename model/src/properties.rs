@@ -6,6 +6,10 @@
 //! Properties about history read the servers' ghost state (see `ghost`), which records every
 //! election and every applied entry and survives crashes.
 
+use crate::flow;
+pub use crate::flow::{
+    BACK_TO_PROBE, FLOW_CONTROL, OPTIMISTIC_ADVANCE, STALE_REJECTION, WINDOW_FULL,
+};
 use crate::ghost::Violation;
 use crate::ids::{client_id, node_id};
 use crate::model::{RaftModel, State};
@@ -113,6 +117,7 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         Property::always(MORE_UP_TO_DATE_CORRECT, more_up_to_date_correct),
         Property::always(ACKED_COMMITTED, acked_committed),
         Property::always(DURABLE_STATE_VALID, durable_state_valid),
+        Property::always(FLOW_CONTROL, flow::flow_control),
         Property::sometimes(LEADER_ELECTED, leader_elected),
         Property::sometimes(ENTRY_COMMITTED, entry_committed),
     ];
@@ -158,6 +163,21 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         ));
         if two_terms {
             p.push(Property::sometimes(INDIRECT_COMMIT, indirect_commit));
+        }
+        // Pipelining needs entries beyond a leader's no-op: client entries.
+        p.push(Property::sometimes(
+            OPTIMISTIC_ADVANCE,
+            flow::optimistic_advance,
+        ));
+        // Two requests in flight at once take two client entries; a full window takes as many
+        // as it holds.
+        let entries = settings.clients * settings.requests;
+        if entries >= settings.window {
+            p.push(Property::sometimes(WINDOW_FULL, flow::window_full));
+        }
+        if entries >= 2 && settings.window >= 2 {
+            p.push(Property::sometimes(BACK_TO_PROBE, flow::back_to_probe));
+            p.push(Property::sometimes(STALE_REJECTION, flow::stale_rejection));
         }
     }
     p

@@ -84,6 +84,8 @@ pub struct ServerSetup {
     pub servers: usize,
     /// `Config::max_entries_per_append`.
     pub max_entries: usize,
+    /// `Config::max_in_flight_appends`.
+    pub window: usize,
     /// The protocol rule switched off, if any.
     pub broken_rule: Option<Rule>,
     /// Restarts are counted up to this many (see `Ghost::restarts`).
@@ -102,6 +104,7 @@ impl ServerSetup {
         let mut config = Config::new(node_id(id), members)
             .expect("the model builds member lists that contain the server's own id");
         config.max_entries_per_append = self.max_entries;
+        config.max_in_flight_appends = self.window;
         config.pre_vote = self.pre_vote;
         config.check_quorum = self.check_quorum;
         config.read_mode = self.read_mode;

@@ -87,6 +87,10 @@ pub struct Settings {
     pub max_in_flight: Option<usize>,
     /// The most entries one AppendEntries carries (`Config::max_entries_per_append`).
     pub max_entries: usize,
+    /// The most AppendEntries a leader leaves unanswered per follower in the Replicate state
+    /// (`Config::max_in_flight_appends`, dissertation §10.2).
+    #[serde(default = "default_window")]
+    pub window: usize,
     /// States in which servers have restarted more often than this in total are not explored.
     /// `None`: crashes and restarts repeat freely (within `max_crashes` down at once).
     pub max_restarts: Option<usize>,
@@ -180,6 +184,12 @@ impl FromStr for Reads {
     }
 }
 
+/// Two AppendEntries in flight per follower: the smallest window in which requests overtake
+/// each other.
+fn default_window() -> usize {
+    2
+}
+
 impl Default for Settings {
     /// The default configuration: three servers, one of them down at a time and restarted
     /// once, two elections (so a leader of a later term can replace the first), no clients.
@@ -195,6 +205,7 @@ impl Default for Settings {
             lossy: false,
             max_in_flight: None,
             max_entries: 64,
+            window: default_window(),
             max_restarts: Some(1),
             heartbeats: false,
             max_elections: Some(2),
@@ -224,6 +235,9 @@ impl Settings {
         }
         if self.max_entries == 0 {
             return Err("max-entries must be at least 1".into());
+        }
+        if self.window == 0 {
+            return Err("window must be at least 1".into());
         }
         if self.max_crashes > self.servers {
             return Err(format!(

@@ -121,3 +121,35 @@ fn liveness_fails_when_messages_are_lost() {
         assert!(!run.found(p), "violated: {p}");
     }
 }
+
+#[test]
+fn pipelined_leader_full_closure() {
+    // Dissertation §10.2 on a duplicating (so reordering) network: one client with two requests,
+    // so that a follower can lag while the other commits, and one entry per AppendEntries. With
+    // a window of 1 and of 2: optimistic sends, full windows, and with two, rejections of
+    // overtaken requests that send a follower back to probing, and stale rejections.
+    for window in [1, 2] {
+        let run = check_dfs(Settings {
+            servers: 3,
+            clients: 1,
+            requests: 2,
+            max_term: 1,
+            max_elections: Some(1),
+            max_crashes: 0,
+            max_entries: 1,
+            window,
+            heartbeats: false,
+            ..Settings::default()
+        });
+        run.assert_all_hold();
+        assert!(run.found(OPTIMISTIC_ADVANCE) && run.found(WINDOW_FULL));
+        if window == 2 {
+            assert!(run.found(BACK_TO_PROBE) && run.found(STALE_REJECTION));
+        }
+        assert!(
+            run.unique > 10_000,
+            "window {window}: only {} states",
+            run.unique
+        );
+    }
+}
