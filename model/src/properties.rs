@@ -359,6 +359,12 @@ fn acked_committed(m: &RaftModel, s: &State) -> bool {
             serial,
             response: ClientResponse::Applied(_),
         } => {
+            // A read without a log entry (dissertation §6.4) is acknowledged with no entry.
+            let k = (*serial as usize).saturating_sub(1);
+            let command = crate::client_command(m.settings.servers, usize::from(env.dst), k);
+            if m.settings.reads.without_log() && matches!(command, refraft::KvCommand::Get { .. }) {
+                return true;
+            }
             let client = client_id(env.dst);
             committed(m, s).any(|(_, e)| {
                 matches!(&e.payload, Payload::Command { client: c, serial: n, .. }

@@ -40,7 +40,7 @@ fn walk(settings: Settings, states: usize, reached: &[&'static str]) -> usize {
 fn base(clients: usize) -> Settings {
     Settings {
         clients,
-        requests: 2,
+        requests: 3,
         max_crashes: 0,
         network: NetworkKind::Reordering,
         max_in_flight: Some(12),
