@@ -59,6 +59,17 @@ impl<C: Clone> Sender<'_, C> {
         });
     }
 
+    /// One heartbeat request to `to` (§5.2): a probe is re-sent; in Replicate, entries waiting
+    /// for room are sent if the window has room, and otherwise an empty request after
+    /// `next_index - 1`.
+    fn heartbeat<R>(&mut self, to: NodeId, p: &mut Progress, out: &mut Effects<C, R>) {
+        p.on_heartbeat();
+        if !self.fill(to, p, out) {
+            let prev_log_index = p.next_index.saturating_sub(1).min(self.log.last_index());
+            self.send(to, prev_log_index, Entries::default(), out);
+        }
+    }
+
     /// Sends `to` what its flow state allows (dissertation §10.2): in Probe one request from
     /// `next_index` (entries or none); in Replicate, while the window has room, the entries
     /// from `next_index` on. Returns whether anything was sent.
@@ -134,12 +145,18 @@ impl<M: StateMachine> Node<M> {
     pub(crate) fn heartbeat(&mut self, out: &mut NodeEffects<M>) {
         if let Some((mut sender, progress)) = self.sender(None) {
             for (&peer, p) in progress.iter_mut() {
-                p.on_heartbeat();
-                if !sender.fill(peer, p, out) {
-                    let prev_log_index =
-                        p.next_index.saturating_sub(1).min(sender.log.last_index());
-                    sender.send(peer, prev_log_index, Entries::default(), out);
-                }
+                sender.heartbeat(peer, p, out);
+            }
+        }
+    }
+
+    /// The heartbeat's request to `peer` alone: a leadership transfer's target gets it when the
+    /// transfer starts (dissertation §3.10, "catches the target up"), so that requests to it
+    /// lost before the transfer are found out (by a rejection) instead of waited for.
+    pub(crate) fn heartbeat_to(&mut self, peer: NodeId, out: &mut NodeEffects<M>) {
+        if let Some((mut sender, progress)) = self.sender(None) {
+            if let Some(p) = progress.get_mut(&peer) {
+                sender.heartbeat(peer, p, out);
             }
         }
     }

@@ -48,17 +48,26 @@ impl<M: StateMachine> Node<M> {
             timer: Timer::TransferTimeout,
             after: self.config.election_timeout(),
         });
-        self.continue_transfer(target, out);
+        if self.caught_up(target) {
+            self.continue_transfer(target, out);
+        } else {
+            // §3.10: catch the target up. Requests to it may have been lost (it may have been
+            // unreachable): a heartbeat to it is answered, a rejection sends it back to probing.
+            self.heartbeat_to(target, out);
+        }
         Ok(())
+    }
+
+    /// Whether `target`'s log is known to match the leader's whole log.
+    fn caught_up(&self, target: NodeId) -> bool {
+        self.progress(target)
+            .is_some_and(|p| p.match_index == self.durable.log.last_index())
     }
 
     /// §3.10: once the target's log matches the leader's, send it TimeoutNow; until then,
     /// replicate to it.
     pub(crate) fn continue_transfer(&mut self, target: NodeId, out: &mut NodeEffects<M>) {
-        let caught_up = self
-            .progress(target)
-            .is_some_and(|p| p.match_index == self.durable.log.last_index());
-        if caught_up {
+        if self.caught_up(target) {
             out.push(Effect::Send {
                 to: target,
                 message: Message::TimeoutNow(TimeoutNow {
