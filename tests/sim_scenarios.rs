@@ -670,7 +670,9 @@ fn client_retries_commit_once() {
 /// entry of an old term that reaches a majority is not committed by counting (§5.4.2), because
 /// a later leader may still overwrite it, and does here. `config` lets a test switch a rule off.
 fn figure8_paper(config: SimConfig, check_commit: bool) -> Result<(), SimError> {
-    let mut config = config.manual_timers();
+    // The paper's schedule, with Figure 2's elections (a pre-vote round would change who can
+    // campaign when).
+    let mut config = no_pre_vote(config.manual_timers());
     config.max_entries_per_append = 1;
     let mut sim = Simulation::new(config);
     let cut_from = |sim: &mut Simulation, from: u64, to: &[u64]| {
