@@ -72,7 +72,10 @@ fn two_clients_are_linearizable() {
         ..Settings::default()
     });
     run.assert_all_hold();
-    assert!(run.unique > 5_000, "only {} states", run.unique);
+    // 2,740 unique states since the pipelined leader (it no longer re-sends the unacknowledged
+    // tail on every answer, so fewer distinct messages sit in the network); every reachability
+    // property is reached (`assert_all_hold`).
+    assert!(run.unique > 2_000, "only {} states", run.unique);
 }
 
 #[test]
