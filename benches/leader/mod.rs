@@ -19,6 +19,8 @@ pub fn elected_leader(n: usize, max_entries_per_append: usize) -> Node<KvStore> 
     let mut out = NodeEffects::<KvStore>::new();
     let mut config = Config::new(NodeId(1), members(n)).expect("valid config");
     config.max_entries_per_append = max_entries_per_append;
+    // Votes are fed by hand below: Figure 2's election, without a pre-vote round.
+    config.pre_vote = false;
     let mut node = Node::new(
         config,
         DurableState::default(),
