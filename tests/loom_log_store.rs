@@ -21,7 +21,7 @@ fn entry(index: Index, term: Term) -> Entry<(Index, Term)> {
         payload: Payload::Command {
             client: ClientId(0),
             serial: index,
-            command: (index, term),
+            command: std::sync::Arc::new((index, term)),
         },
     }
 }
