@@ -8,7 +8,7 @@ use crate::config::Rule;
 use crate::effect::{Effect, Timer};
 use crate::ids::NodeId;
 use crate::message::{Heartbeat, HeartbeatResponse, Message};
-use crate::node::{Node, NodeEffects, Role};
+use crate::node::{Node, NodeEffects};
 use crate::read::PendingRead;
 use crate::state_machine::StateMachine;
 use crate::StepError;
@@ -177,14 +177,7 @@ impl<M: StateMachine> Node<M> {
                 current_term,
             });
         }
-        match self.role {
-            Role::Leader { .. } => return Err(StepError::SecondLeader(from)),
-            Role::Candidate { .. } | Role::PreCandidate { .. } => {
-                self.become_follower(current_term, Some(from), out)
-            }
-            Role::Follower { .. } => self.role = Role::Follower { leader: Some(from) },
-        }
-        self.reset_election_timer(out);
+        self.follow_current_leader(from, out)?;
         self.send_heartbeat_response(from, heartbeat.round, out);
         Ok(())
     }

@@ -192,18 +192,7 @@ impl<M: StateMachine> Node<M> {
                 current_term,
             });
         }
-        match self.role {
-            // §5.2: Election Safety means no second leader of this term can exist.
-            Role::Leader { .. } => return Err(StepError::SecondLeader(from)),
-            // §5.2: a candidate (or pre-candidate) that hears from a leader of its term returns
-            // to follower.
-            Role::Candidate { .. } | Role::PreCandidate { .. } => {
-                self.become_follower(current_term, Some(from), out)
-            }
-            Role::Follower { .. } => self.role = Role::Follower { leader: Some(from) },
-        }
-        // §5.2: hearing from the current leader keeps a follower from starting an election.
-        self.reset_election_timer(out);
+        self.follow_current_leader(from, out)?;
 
         // Untrusted input: a leader's log never has decreasing terms, nor terms above its own.
         let mut prev_term = request.prev_log_term;
@@ -298,6 +287,28 @@ impl<M: StateMachine> Node<M> {
             },
             out,
         );
+        Ok(())
+    }
+
+    /// A request of the current term from its leader `from` (AppendEntries, or a heartbeat
+    /// round): recognize it as the leader.
+    pub(crate) fn follow_current_leader(
+        &mut self,
+        from: NodeId,
+        out: &mut NodeEffects<M>,
+    ) -> Result<(), StepError> {
+        match self.role {
+            // §5.2: Election Safety means no second leader of this term can exist.
+            Role::Leader { .. } => return Err(StepError::SecondLeader(from)),
+            // §5.2: a candidate (or pre-candidate) that hears from a leader of its term returns
+            // to follower.
+            Role::Candidate { .. } | Role::PreCandidate { .. } => {
+                self.become_follower(self.durable.current_term, Some(from), out)
+            }
+            Role::Follower { .. } => self.role = Role::Follower { leader: Some(from) },
+        }
+        // §5.2: hearing from the current leader keeps a follower from starting an election.
+        self.reset_election_timer(out);
         Ok(())
     }
 
