@@ -5,7 +5,7 @@
 (* constraints: at most MaxMessages distinct messages sent, and at most           *)
 (* MaxElections elections started, in all. Both are read off the message history, *)
 (* so they need Duplication = TRUE (delivery keeps the message).                  *)
-EXTENDS Raft, TLC
+EXTENDS RaftProperties, TLC
 
 CONSTANTS s1, s2, s3, MaxMessages, MaxElections
 

@@ -21,6 +21,10 @@
 #                                      TLC -simulate on MCRaft-simulate.cfg with RULE broken
 #                                      (default CurrentTermCommit), -depth DEPTH (default 60),
 #                                      -seed SEED (default 1): a violation must be found
+#   bash spec/check.sh features        the features' configurations (PreVote and CheckQuorum,
+#                                      ReadIndex, the pipelined leader with windows 2 and 1):
+#                                      each holds and reaches its predicates, and each of
+#                                      the features' broken rules is caught
 #   bash spec/check.sh rules           every rule of the table below, broken in its
 #                                      configuration: each must be caught
 #   bash spec/check.sh compare         report, for every rule caught, the first violation with
@@ -63,10 +67,25 @@ declare -A RULE_CFG=(
     [CommitMinLastNew]=-
     [StaleTermVote]=-
     [AdoptResponseTerm]=-
+    [PreVoteKeepsTerm]=MCPreVote.cfg
+    [ReadIndexQuorumRound]=MCReadIndex.cfg
+    [ReadAfterOwnTermCommit]=MCReadIndex.cfg
+    [ProbeOnReject]=MCPipeline.cfg
+    [NextIndexBound]=MCPipeline.cfg
+    [LeaseNeedsStickiness]=MCLease.cfg
+    [CheckQuorum]=MCLease.cfg
 )
 RULE_ORDER=(ElectionRestriction VoteOncePerTerm PersistVote TruncateOnlyOnConflict
     CurrentTermVotes MatchIndexFromAck StaleTermAppend PrevLogTerm UpToDateOrder
-    CurrentTermCommit CommitMinLastNew StaleTermVote AdoptResponseTerm)
+    CurrentTermCommit CommitMinLastNew StaleTermVote AdoptResponseTerm
+    PreVoteKeepsTerm ReadIndexQuorumRound ReadAfterOwnTermCommit ProbeOnReject NextIndexBound
+    LeaseNeedsStickiness CheckQuorum)
+# The rules of the dissertation's features (spec/README.md, "Features"), each in the small
+# configuration of its feature.
+FEATURE_RULES=(PreVoteKeepsTerm ReadIndexQuorumRound ReadAfterOwnTermCommit ProbeOnReject
+    NextIndexBound LeaseNeedsStickiness CheckQuorum)
+# The features' configurations (module MCRaft), each checked with the rules kept.
+FEATURE_CFGS=(MCPreVote.cfg MCReadIndex.cfg MCLease.cfg MCPipeline.cfg MCPipeline1.cfg)
 
 # The TLA+ module a configuration belongs to: the deep ones to MCSchedule, the rest to MCRaft.
 module_of() {
@@ -99,7 +118,7 @@ run_tlc() {
 # variant NAME RULE [PREDICATE] [CFG]: a copy of CFG (default MCRaft.cfg) with BrokenRule =
 # RULE and, if given, PREDICATE as the only invariant (or the only property, for an action
 # property: a name listed in ACTION_PREDICATES).
-ACTION_PREDICATES=" NoConflictHintUsed "
+ACTION_PREDICATES=" NoConflictHintUsed NoQuorumStepDown "
 variant() {
     local name="$1" rule="$2" inv="${3:-}" base="${4:-MCRaft.cfg}" cfg="$WORK/$1.cfg"
     {
@@ -170,6 +189,11 @@ check_reach() {
     case "$(basename "$cfg")" in
     MCRaft-deep.cfg) preds="NoPrevLogTermReject NoConflictHintUsed NoFigure8Hazard NoLeaderInMaxTerm" ;;
     MCFigure8.cfg) preds="NoFigure8Hazard NoIndirectCommit NoLeaderInMaxTerm" ;;
+    MCPreVote.cfg) preds="NoPreVoteRejected NoQuorumStepDown NoLeaderInMaxTerm" ;;
+    MCReadIndex.cfg) preds="NoReadServed" ;;
+    MCLease.cfg) preds="NoLeaseRead" ;;
+    MCPipeline.cfg) preds="NoOptimisticAdvance NoWindowFull NoBackToProbe NoCommandCommitted" ;;
+    MCPipeline1.cfg) preds="NoOptimisticAdvance NoBackToProbe NoCommandCommitted" ;;
     *) preds="NoCommandCommitted NoIndirectCommit NoLeaderInMaxTerm NoDivergentLogs" ;;
     esac
     echo "== TLC: reachability in $cfg, each predicate must be violated"
@@ -197,6 +221,18 @@ check_simulate() {
     TLC_WORKERS=1 expect_violation "simulate-$rule" \
         "$(variant "simulate-$rule" "$rule" "" MCRaft-simulate.cfg)" "simulate broken $rule" \
         -simulate "num=${SIM_TRACES:-100000}" -depth "$depth" -seed "$seed"
+}
+
+# check_features: every feature configuration holds with the rules kept, reaches its
+# predicates, and catches each of the features' broken rules.
+check_features() {
+    local cfg rule
+    for cfg in "${FEATURE_CFGS[@]}"; do
+        check_holds "$cfg" && check_reach "$cfg" || return 1
+    done
+    for rule in "${FEATURE_RULES[@]}"; do
+        check_broken "$rule" || return 1
+    done
 }
 
 check_rules() {
@@ -256,11 +292,12 @@ deep) check_deep ;;
 figure8) check_figure8 ;;
 simulate) check_simulate "${2:-}" "${3:-}" "${4:-}" ;;
 rules) check_rules ;;
+features) check_features ;;
 compare) compare_invariants ;;
 all) check_holds && check_broken && check_reach && check_deep && check_figure8 && check_simulate ;;
 *)
     echo "usage: bash spec/check.sh [holds [CFG] | broken [RULE] [CFG] | reach [CFG] | deep |" \
-        "figure8 | simulate [RULE] [DEPTH] [SEED] | rules | compare | all | crosscheck]" >&2
+        "figure8 | simulate [RULE] [DEPTH] [SEED] | rules | features | compare | all | crosscheck]" >&2
     exit 2
     ;;
 esac
