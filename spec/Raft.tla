@@ -285,7 +285,7 @@ Receive(m) ==
         s == IF m.mterm > node[i].term /\ ~NeverAdopted(m)
                 /\ (IsRequest(m) \/ Keeps("AdoptResponseTerm"))
              THEN AdoptTerm(node[i], m.mterm) ELSE node[i]
-    IN /\ Step(i, IF sticky THEN <<s, {}>>      \* StepError::LeaderSticky
+    IN /\ Step(i, IF sticky THEN <<node[i], {}>>      \* StepError::LeaderSticky, no term adopted
                   ELSE CASE m.mtype = "RequestVote" -> HandleRequestVote(i, j, s, m)
                     [] m.mtype = "RequestVoteResponse" -> HandleVote(i, j, s, m)
                     [] m.mtype = "AppendEntries" -> HandleAppendEntries(i, j, s, m)
