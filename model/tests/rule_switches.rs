@@ -7,6 +7,7 @@ mod support;
 use refraft::Rule;
 use refraft_model::chooser::DeliveryFirst;
 use refraft_model::properties::*;
+use refraft_model::seeded::Prefix;
 use refraft_model::settings::Reads;
 use refraft_model::{Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::{Checker, HasDiscoveries, Model, UniformChooser};
@@ -20,6 +21,26 @@ enum Search {
     /// Random walks that prefer deliveries (one choice in `.1` is another action), depth 60,
     /// as `refraft-model simulate --delivery-first N --depth 60 --seed S` runs them.
     Biased(u64, u64),
+    /// Seeded mid-run BFS on 2 threads: the end state of the prefix
+    /// `tests/prefixes/<file>` is the only initial state (`check --bfs --from-prefix`). The
+    /// prefix is asserted rule-neutral (a correct run with the rule kept, no property failing
+    /// on it); the path kept is the full one, prefix included.
+    Seeded(&'static str),
+}
+
+/// The prefix `tests/prefixes/<file>`, resolved against the model of `settings`, and checked
+/// to be rule-neutral.
+fn prefix(file: &str, settings: &Settings) -> Prefix {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/prefixes")
+        .join(file);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
+    let model = RaftModel::new(settings.clone()).unwrap();
+    let prefix = Prefix::parse(&model, &text, None).unwrap_or_else(|e| panic!("{file}: {e}"));
+    prefix
+        .check_neutral(settings)
+        .unwrap_or_else(|e| panic!("{file}: {e}"));
+    prefix
 }
 
 /// Searches `settings` with rule `rule` off until `property` is violated; returns the path as a
@@ -37,7 +58,10 @@ fn counterexample(
     let model = RaftModel::new(settings.clone()).unwrap();
     let stop = HasDiscoveries::AnyOf([property].into_iter().collect());
     let start = std::time::Instant::now();
-    let (path, states) = match search {
+    let full = |path: Option<stateright::Path<_, _>>| {
+        path.map(|p| Counterexample::from_path(&settings, property, p))
+    };
+    let (cx, states) = match search {
         Search::Bfs => {
             let c = model
                 .checker()
@@ -45,7 +69,22 @@ fn counterexample(
                 .finish_when(stop)
                 .spawn_bfs()
                 .join();
-            (c.discovery(property), c.unique_state_count())
+            (full(c.discovery(property)), c.unique_state_count())
+        }
+        Search::Seeded(file) => {
+            let prefix = prefix(file, &settings);
+            let c = prefix
+                .seeded_model(settings.clone())
+                .unwrap()
+                .checker()
+                .threads(2)
+                .finish_when(stop)
+                .spawn_bfs()
+                .join();
+            let cx = c
+                .discovery(property)
+                .map(|p| prefix.full_counterexample(&settings, property, p));
+            (cx, c.unique_state_count())
         }
         Search::Simulation(seed) => {
             let c = model
@@ -55,7 +94,7 @@ fn counterexample(
                 .target_state_count(100_000_000)
                 .spawn_simulation(seed, UniformChooser)
                 .join();
-            (c.discovery(property), c.unique_state_count())
+            (full(c.discovery(property)), c.unique_state_count())
         }
         Search::Biased(seed, other_one_in) => {
             let c = model
@@ -65,12 +104,11 @@ fn counterexample(
                 .target_state_count(20_000_000)
                 .spawn_simulation(seed, DeliveryFirst { other_one_in })
                 .join();
-            (c.discovery(property), c.unique_state_count())
+            (full(c.discovery(property)), c.unique_state_count())
         }
     };
-    let path = path
+    let cx = cx
         .unwrap_or_else(|| panic!("{rule}: no counterexample to {property:?} in {states} states"));
-    let cx = Counterexample::from_path(&settings, property, path);
     // Shown with `--nocapture`: the README's table quotes these.
     eprintln!(
         "{rule}: {property:?} violated in {} steps, {states} states, {:.1} s",
@@ -171,6 +209,26 @@ fn truncate_only_on_conflict_guards_leader_completeness() {
         settings,
         LEADER_COMPLETENESS,
         Search::Bfs,
+    );
+}
+
+#[test]
+fn up_to_date_term_first_guards_leader_completeness() {
+    // A deposed term-1 leader holding a client entry it never replicated ([1/1 2/1]) asks for
+    // votes in term 3 after a term-2 leader committed its no-op with the third server ([1/2]).
+    // Compared by length first, the longer, older log wins, and the term-2 entry is lost. 13
+    // steps from the initial state (too deep for BFS here): seeded with the term-1 leader and its
+    // client entry (4 steps), BFS finds the other 9.
+    let settings = Settings {
+        max_elections: Some(3),
+        network: NetworkKind::Reordering,
+        ..small(3, 1, 3)
+    };
+    counterexample(
+        Rule::UpToDateTermFirst,
+        settings,
+        LEADER_COMPLETENESS,
+        Search::Seeded("term-1-leader-with-client-entry.txt"),
     );
 }
 
