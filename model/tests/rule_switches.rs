@@ -9,15 +9,14 @@ use refraft_model::chooser::DeliveryFirst;
 use refraft_model::properties::*;
 use refraft_model::seeded::Prefix;
 use refraft_model::settings::Reads;
+use refraft_model::swarm::Swarm;
 use refraft_model::{Counterexample, NetworkKind, RaftModel, Settings};
-use stateright::{Checker, HasDiscoveries, Model, UniformChooser};
+use stateright::{Checker, HasDiscoveries, Model};
 
 /// How to search.
 enum Search {
     /// Breadth-first: the shortest counterexample.
     Bfs,
-    /// Random walks with this seed, one thread (deterministic), for paths too deep for BFS.
-    Simulation(u64),
     /// Random walks that prefer deliveries (one choice in `.1` is another action), depth 60,
     /// as `refraft-model simulate --delivery-first N --depth 60 --seed S` runs them.
     Biased(u64, u64),
@@ -26,6 +25,9 @@ enum Search {
     /// prefix is asserted rule-neutral (a correct run with the rule kept, no property failing
     /// on it); the path kept is the full one, prefix included.
     Seeded(&'static str),
+    /// Swarm search with this seed, one thread (deterministic), depth 80, as
+    /// `refraft-model simulate --swarm --depth 80 --seed S` runs it.
+    Swarm(u64),
 }
 
 /// The prefix `tests/prefixes/<file>`, resolved against the model of `settings`, and checked
@@ -71,6 +73,18 @@ fn counterexample(
                 .join();
             (full(c.discovery(property)), c.unique_state_count())
         }
+        Search::Swarm(seed) => {
+            let swarm = Swarm::new(&settings);
+            let c = model
+                .checker()
+                .finish_when(stop)
+                .target_max_depth(80)
+                .target_state_count(50_000_000)
+                .spawn_simulation(seed, swarm.clone())
+                .join();
+            eprintln!("{rule}: swarm seed {seed}, {} walks", swarm.walks());
+            (full(c.discovery(property)), c.unique_state_count())
+        }
         Search::Seeded(file) => {
             let prefix = prefix(file, &settings);
             let c = prefix
@@ -85,16 +99,6 @@ fn counterexample(
                 .discovery(property)
                 .map(|p| prefix.full_counterexample(&settings, property, p));
             (cx, c.unique_state_count())
-        }
-        Search::Simulation(seed) => {
-            let c = model
-                .checker()
-                .finish_when(stop)
-                .target_max_depth(80)
-                .target_state_count(100_000_000)
-                .spawn_simulation(seed, UniformChooser)
-                .join();
-            (full(c.discovery(property)), c.unique_state_count())
         }
         Search::Biased(seed, other_one_in) => {
             let c = model
@@ -191,15 +195,15 @@ fn election_restriction_guards_leader_completeness() {
 }
 
 #[test]
-#[ignore = "14 steps since pipelining: BFS does not finish in CI time; the kept path replays in counterexamples.rs"]
 fn truncate_only_on_conflict_guards_leader_completeness() {
     // A stale AppendEntries cuts acknowledged entries from a follower, which then wins an
     // election without them. Since pipelining, a leader sends its first client entry only
     // after the no-op is acknowledged, so that request already carries `leader_commit = 1` and
     // the stale no-op request can no longer cut past a committed index: the follower must
     // first restart (commit index 0) or the two entries must come from two clients. The
-    // shortest path is 14 steps (tests/counterexamples/truncate-only-on-conflict.json: crash,
-    // restart, stale no-op request, election).
+    // shortest path is 14 steps (crash, restart, stale no-op request, election), too deep for
+    // BFS from the initial state in CI time: seeded with the term-1 election, the no-op's
+    // replication and the client's request (6 steps), BFS finds the other 8.
     let settings = Settings {
         max_crashes: 1,
         ..small(3, 1, 2)
@@ -208,7 +212,7 @@ fn truncate_only_on_conflict_guards_leader_completeness() {
         Rule::TruncateOnlyOnConflict,
         settings,
         LEADER_COMPLETENESS,
-        Search::Bfs,
+        Search::Seeded("term-1-leader-commits-noop-client-entry-arrives.txt"),
     );
 }
 
@@ -232,30 +236,55 @@ fn up_to_date_term_first_guards_leader_completeness() {
     );
 }
 
-#[test]
-fn current_term_commit_guards_leader_completeness() {
-    // Figure 8 on three servers: a leader of term 3 counts replicas of a term-1 entry and commits
-    // it; a server holding a term-2 entry at that index is then elected in term 4. It takes four
-    // elections and one entry per AppendEntries (so that the old entry is acknowledged alone),
-    // about 40 steps: too deep for BFS, found by random walks.
-    let settings = Settings {
+/// Figure 8's configuration: three servers, four terms, one entry per AppendEntries (so that an
+/// old entry is acknowledged alone), messages reordered but not duplicated.
+fn figure_8() -> Settings {
+    Settings {
         max_term: 4,
         max_elections: Some(4),
         max_entries: 1,
         network: NetworkKind::Reordering,
         max_in_flight: Some(12),
         ..small(3, 0, 4)
-    };
+    }
+}
+
+#[test]
+#[ignore = "241 s at load average 16 (swarm seed 1, 246 k walks); the invariant test below catches the same rule in 8 s"]
+fn current_term_commit_guards_leader_completeness() {
+    // Figure 8 on three servers: a leader of term 3 counts replicas of a term-1 entry and commits
+    // it; a server holding a term-2 entry at that index is then elected in term 4. It takes four
+    // elections, 45 steps on this walk: too deep for BFS, found by the swarm search. It writes
+    // no kept path (the invariant test below keeps the shorter one).
     let cx = counterexample(
         Rule::CurrentTermCommit,
-        settings,
+        figure_8(),
         LEADER_COMPLETENESS,
-        Search::Simulation(6),
+        Search::Swarm(1),
     );
     assert!(
         cx.steps.len() >= 20,
         "Figure 8 takes four elections: {} steps",
         cx.steps.len()
+    );
+}
+
+#[test]
+fn current_term_commit_breaks_more_up_to_date_correct_at_the_commit() {
+    // The same search, stopped at the inductive invariant: it fails at the Figure 8 commit
+    // itself, before the election that loses the entry.
+    let mut cx = counterexample(
+        Rule::CurrentTermCommit,
+        figure_8(),
+        MORE_UP_TO_DATE_CORRECT,
+        Search::Swarm(1),
+    );
+    // Where the invariant first fails, no leader has lost the entry yet.
+    cx.property = LEADER_COMPLETENESS.to_string();
+    assert_eq!(
+        cx.reproduces(),
+        Ok(false),
+        "leader completeness fails as early"
     );
 }
 
