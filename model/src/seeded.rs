@@ -12,7 +12,9 @@
 //! through the prefix's end state. A seeded search that holds proves nothing about the states
 //! off the prefix. And a prefix must be *rule-neutral*: [`Prefix::check_neutral`] replays it with
 //! the rule kept and checks that every step is still enabled and no "always" property fails on
-//! it, so the prefix is a correct run and the broken rule shows only in the suffix.
+//! it, and that the broken rule changes nothing observable along it (the same messages, history
+//! and server and client states as with the rule broken), so the prefix is a correct run and the
+//! broken rule shows only in the suffix.
 //!
 //! A prefix is read from a kept counterexample (JSON; optionally only its first steps) or from a
 //! scenario: one step per line, written as `check` and `replay` print steps
@@ -159,9 +161,12 @@ impl Prefix {
         cx.replay_on(model).map_err(PrefixError::Replay)
     }
 
-    /// Checks that the prefix is a correct run with the rule kept: replayed under `settings`
-    /// without its broken rule, every step is enabled, every state is within the bounds, and no
-    /// "always" property fails at any state along it.
+    /// Checks that the prefix is a correct run with the rule kept, on which the broken rule
+    /// changes nothing: replayed under `settings` without its broken rule, every step is
+    /// enabled, every state is within the bounds, no "always" property fails at any state along
+    /// it, and (if a rule is broken) every state has the same messages in flight, the same
+    /// client history and the same servers and clients (role, term, vote, log, commit index,
+    /// applied index, as `replay` shows them) as the replay with the rule broken.
     pub fn check_neutral(&self, settings: &Settings) -> Result<(), PrefixError> {
         let kept = Settings {
             broken_rule: None,
@@ -186,6 +191,27 @@ impl Prefix {
                 return Err(PrefixError::NotNeutral(format!(
                     "{:?} fails after step {i} with the rule kept",
                     p.name
+                )));
+            }
+        }
+        if settings.broken_rule.is_none() {
+            return Ok(());
+        }
+        let broken = RaftModel::new(settings.clone()).map_err(PrefixError::Settings)?;
+        let broken_states = self.replay(&broken)?;
+        for (i, (k, b)) in states.iter().zip(&broken_states).enumerate() {
+            let actors = |m: &RaftModel, s: &State| -> Vec<String> {
+                (0..s.actor_states.len())
+                    .map(|a| crate::summary::actor(m, s, a))
+                    .collect()
+            };
+            let same = k.network == b.network
+                && k.history == b.history
+                && k.crashed == b.crashed
+                && actors(&model, k) == actors(&broken, b);
+            if !same {
+                return Err(PrefixError::NotNeutral(format!(
+                    "after step {i} the broken rule has changed the run"
                 )));
             }
         }
