@@ -46,7 +46,9 @@ pub enum Step {
 }
 
 impl Step {
-    fn from_action(action: &Action) -> Option<Step> {
+    /// The step of a model action (`None` for stateright's random choices, which this model
+    /// never makes).
+    pub fn from_action(action: &Action) -> Option<Step> {
         Some(match action {
             ActorModelAction::Deliver { src, dst, msg } => Step::Deliver {
                 src: usize::from(*src),

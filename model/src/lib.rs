@@ -28,11 +28,13 @@ pub mod model;
 pub mod msg;
 pub mod properties;
 pub mod report;
+pub mod seeded;
 pub mod server;
 pub mod settings;
 pub mod shared;
 mod spelling;
 pub mod summary;
+pub mod swarm;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};

@@ -15,7 +15,9 @@ use clap::{Args, Parser, Subcommand};
 use refraft::Rule;
 use refraft_model::chooser::DeliveryFirst;
 use refraft_model::counterexample::first_discovery;
+use refraft_model::seeded::Prefix;
 use refraft_model::settings::Reads;
+use refraft_model::swarm::Swarm;
 use refraft_model::{report, Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, UniformChooser};
 use std::path::PathBuf;
@@ -199,6 +201,44 @@ struct CheckArgs {
     /// Stop at the first violated property (the run is then not exhaustive).
     #[arg(long)]
     first_violation: bool,
+    #[command(flatten)]
+    seed: SeedArgs,
+}
+
+/// A seeded mid-run search: the end state of a replayed prefix is the only initial state.
+#[derive(Args)]
+struct SeedArgs {
+    /// Replay this prefix (a counterexample's JSON, or a scenario: one step per line as `check`
+    /// prints them) from the initial state and search from its end state; a violation is
+    /// written as the full path, prefix included.
+    #[arg(long, value_name = "FILE")]
+    from_prefix: Option<PathBuf>,
+    /// Use only the first N steps of the prefix.
+    #[arg(long, value_name = "N", requires = "from_prefix")]
+    prefix_steps: Option<usize>,
+}
+
+impl SeedArgs {
+    /// The prefix, read and checked against `settings`, or `None` without `--from-prefix`.
+    fn load(&self, settings: &Settings) -> Result<Option<Prefix>, String> {
+        let Some(file) = &self.from_prefix else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        let model = RaftModel::new(settings.clone())?;
+        let prefix = Prefix::parse(&model, &text, self.prefix_steps)
+            .map_err(|e| format!("{}: {e}", file.display()))?;
+        let neutral = match prefix.check_neutral(settings) {
+            Ok(()) => "rule-neutral (a correct run with the rule kept)".to_string(),
+            Err(e) => format!("NOT rule-neutral: {e}"),
+        };
+        say!(
+            "Seed: the end state of {} ({} steps), {neutral}",
+            file.display(),
+            prefix.steps.len()
+        );
+        Ok(Some(prefix))
+    }
 }
 
 #[derive(Args)]
@@ -272,6 +312,12 @@ struct SimulateArgs {
     /// Stop at the first violated property.
     #[arg(long)]
     first_violation: bool,
+    /// Swarm search: each walk draws its own delivery bias, the servers whose election timers
+    /// may fire, whether crashes and losses happen, and an election budget.
+    #[arg(long, conflicts_with = "delivery_first")]
+    swarm: bool,
+    #[command(flatten)]
+    seed_from: SeedArgs,
 }
 
 fn main() -> ExitCode {
@@ -346,7 +392,14 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
     let settings = args.bounds.settings()?;
     check_write_dir(args.write.as_deref())?;
     print_settings(&settings);
-    let mut builder = RaftModel::new(settings.clone())?
+    let prefix = args.seed.load(&settings)?;
+    let model = match &prefix {
+        Some(p) => p
+            .seeded_model(settings.clone())
+            .map_err(|e| e.to_string())?,
+        None => RaftModel::new(settings.clone())?,
+    };
+    let mut builder = model
         .with_stutter_pruning(true)
         .checker()
         .threads(args.threads.max(1));
@@ -366,13 +419,18 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
         if symmetry { " + server symmetry" } else { "" },
         args.threads.max(1)
     );
-    let bounded = args.depth.is_some() || args.first_violation;
-    let write = args.write.as_deref();
-    let flags = model_flags("check");
+    let bounded = args.depth.is_some() || args.first_violation || prefix.is_some();
+    let out = Output {
+        settings: &settings,
+        model_flags: model_flags("check"),
+        bounded,
+        write: args.write.as_deref(),
+        prefix: prefix.as_ref(),
+    };
     if args.bfs {
-        finish(builder.spawn_bfs(), &settings, flags, bounded, write)
+        finish(builder.spawn_bfs(), out, None)
     } else {
-        finish(builder.spawn_dfs(), &settings, flags, bounded, write)
+        finish(builder.spawn_dfs(), out, None)
     }
 }
 
@@ -386,13 +444,21 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     }
     check_write_dir(args.write.as_deref())?;
     print_settings(&settings);
+    let prefix = args.seed_from.load(&settings)?;
     say!(
-        "Search: random walks, seed={}, depth<={}, states<={}",
+        "Search: {}random walks, seed={}, depth<={}, states<={}",
+        if args.swarm { "swarm " } else { "" },
         args.seed,
         args.depth,
         args.max_states
     );
-    let mut builder: CheckerBuilder<RaftModel> = RaftModel::new(settings.clone())?
+    let model = match &prefix {
+        Some(p) => p
+            .seeded_model(settings.clone())
+            .map_err(|e| e.to_string())?,
+        None => RaftModel::new(settings.clone())?,
+    };
+    let mut builder: CheckerBuilder<RaftModel> = model
         .checker()
         .threads(args.threads.max(1))
         .target_max_depth(args.depth)
@@ -403,35 +469,65 @@ fn simulate(args: SimulateArgs) -> Result<ExitCode, String> {
     if args.first_violation {
         builder = builder.finish_when(HasDiscoveries::AnyFailures);
     }
+    let out = Output {
+        settings: &settings,
+        model_flags: model_flags("simulate"),
+        bounded: true,
+        write: args.write.as_deref(),
+        prefix: prefix.as_ref(),
+    };
+    if args.swarm {
+        let swarm = Swarm::new(&settings);
+        let walks = swarm.clone();
+        return finish(
+            builder.spawn_simulation(args.seed, swarm),
+            out,
+            Some(&walks),
+        );
+    }
     if args.delivery_first > 0 {
         let chooser = DeliveryFirst {
             other_one_in: args.delivery_first,
         };
-        return finish(
-            builder.spawn_simulation(args.seed, chooser),
-            &settings,
-            model_flags("simulate"),
-            true,
-            args.write.as_deref(),
-        );
+        return finish(builder.spawn_simulation(args.seed, chooser), out, None);
     }
     finish(
         builder.spawn_simulation(args.seed, UniformChooser),
-        &settings,
-        model_flags("simulate"),
-        true,
-        args.write.as_deref(),
+        out,
+        None,
     )
+}
+
+/// How `finish` reports and writes a run's discoveries.
+struct Output<'a> {
+    settings: &'a Settings,
+    model_flags: Vec<String>,
+    /// Whether the run was cut short (not a full closure).
+    bounded: bool,
+    write: Option<&'a std::path::Path>,
+    /// The prefix of a seeded search: written counterexamples start with its steps.
+    prefix: Option<&'a Prefix>,
 }
 
 /// Waits for the checker, prints the report and each property's result, writes counterexamples.
 fn finish(
     checker: impl Checker<RaftModel> + Send + Sync,
-    settings: &Settings,
-    model_flags: Vec<String>,
-    bounded: bool,
-    write: Option<&std::path::Path>,
+    out: Output,
+    swarm: Option<&Swarm>,
 ) -> Result<ExitCode, String> {
+    let Output {
+        settings,
+        model_flags,
+        bounded,
+        write,
+        prefix,
+    } = out;
+    if let Some(p) = prefix {
+        say!(
+            "Paths below start at the seed, after the prefix's {} steps (written files hold the full path)",
+            p.steps.len()
+        );
+    }
     let (checker, duration) = cli::progress::run(checker, &model_flags);
     let secs = duration.as_secs_f64();
     let model = checker.model();
@@ -443,12 +539,17 @@ fn finish(
         checker.max_depth(),
         secs,
         checker.unique_state_count() as f64 / secs.max(1e-9),
-        if bounded {
+        if prefix.is_some() {
+            " (seeded: the states below the prefix's end only)"
+        } else if bounded {
             " (bounded run: not exhaustive)"
         } else {
             " (full closure within the bounds)"
         }
     );
+    if let Some(swarm) = swarm {
+        say!("walks={}", swarm.walks());
+    }
     let mut ok = true;
     say!("\nProperties:");
     for p in model.properties() {
@@ -457,6 +558,10 @@ fn finish(
             (Expectation::Always, false) => ("holds", true),
             (Expectation::Always, true) => ("VIOLATED", false),
             (Expectation::Sometimes, true) => ("reached", true),
+            // Below a seed, an example may lie in the prefix already.
+            (Expectation::Sometimes, false) if prefix.is_some() => {
+                ("not reached below the seed", true)
+            }
             (Expectation::Sometimes, false) => ("NOT REACHED", false),
             (Expectation::Eventually, false) => ("holds on every acyclic path", true),
             (Expectation::Eventually, true) => ("VIOLATED", false),
@@ -470,7 +575,12 @@ fn finish(
         );
         if let (Some(dir), true, false) = (write, found, p.expectation == Expectation::Sometimes) {
             let path = first_discovery(model, p.name, discoveries[p.name].clone());
-            let cx = Counterexample::from_path(settings, p.name, path);
+            let cx = match prefix {
+                Some(prefix) => prefix.full_counterexample(settings, p.name, path),
+                None => Counterexample::from_path(settings, p.name, path),
+            };
+            // Replayed from the real initial state (a seeded model starts at the seed).
+            let model = &RaftModel::new(settings.clone())?;
             let stem = p.name.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
             let file = dir.join(format!("{stem}.json"));
             std::fs::write(&file, cx.to_json()).map_err(|e| format!("{}: {e}", file.display()))?;

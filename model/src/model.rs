@@ -35,6 +35,8 @@ pub struct RaftModel {
     pub settings: Settings,
     inner: ActorModel<RaftActor, Settings, History>,
     prune_stutter: bool,
+    /// The single initial state of a seeded search (see [`RaftModel::with_initial_state`]).
+    seed: Option<State>,
 }
 
 impl RaftModel {
@@ -82,6 +84,7 @@ impl RaftModel {
             settings,
             inner,
             prune_stutter: false,
+            seed: None,
         })
     }
 
@@ -105,6 +108,24 @@ impl RaftModel {
     pub fn with_stutter_pruning(mut self, on: bool) -> Self {
         self.prune_stutter = on && !self.settings.stable;
         self
+    }
+
+    /// The model with `state` as its only initial state: a seeded mid-run search
+    /// ([`crate::seeded`]) explores from the end of a replayed prefix. `state` must be a state
+    /// of this model reached from its real initial state (the seeded module builds it by
+    /// replay), so that every path of the seeded model extends to a path of the real one.
+    /// Refuses a state outside the bounds.
+    pub fn with_initial_state(mut self, state: State) -> Result<Self, String> {
+        if !self.within_boundary(&state) {
+            return Err("the seed state lies outside the bounds".into());
+        }
+        self.seed = Some(state);
+        Ok(self)
+    }
+
+    /// Whether this model starts from a seed state rather than from its real initial state.
+    pub fn is_seeded(&self) -> bool {
+        self.seed.is_some()
     }
 
     /// The representative of `state`'s class under server symmetry, for
@@ -234,6 +255,9 @@ impl Model for RaftModel {
     type Action = Action;
 
     fn init_states(&self) -> Vec<State> {
+        if let Some(seed) = &self.seed {
+            return vec![seed.clone()];
+        }
         self.inner
             .init_states()
             .into_iter()

@@ -20,8 +20,8 @@ fn files() -> Vec<PathBuf> {
 fn every_kept_counterexample_replays() {
     let files = files();
     assert!(
-        files.len() >= 15,
-        "expected one counterexample per rule switch that has one (15), found {}",
+        files.len() >= 20,
+        "expected one counterexample per rule switch that has one (20), found {}",
         files.len()
     );
     for file in files {

@@ -63,6 +63,9 @@ fn print_discoveries<C: Checker<RaftModel>>(checker: &C, model_flags: &[String])
         for (i, action) in actions.iter().enumerate() {
             say!("  {:>3}. {}", i + 1, model.format_action(action));
         }
-        say!("  explore: {}", explore_command(model_flags, &encoded));
+        // The explorer starts at the real initial state, not at a seed.
+        if !model.is_seeded() {
+            say!("  explore: {}", explore_command(model_flags, &encoded));
+        }
     }
 }
