@@ -367,7 +367,7 @@ impl<M: StateMachine> Node<M> {
         }
         // A retry of a request that is already in the uncommitted tail waits for that entry.
         let index = self.durable.log.last_index() + queued as Index + 1;
-        if self.pending.contains(client, serial) {
+        if !self.pending.insert_new(client, serial, index) {
             return None;
         }
         // §8: the answer waits until the command is applied. Rule switched off: the leader
@@ -381,7 +381,6 @@ impl<M: StateMachine> Node<M> {
                 });
             }
         }
-        self.pending.push(client, serial, index);
         // §5.3: the leader appends the command to its log as a new entry.
         Some(Entry {
             term: self.durable.current_term,

@@ -52,6 +52,12 @@ impl Queue {
     }
 
     fn remove_at(&mut self, pos: usize) {
+        if pos == 0 {
+            // The common case, an entry applied in index order.
+            self.descents -= self.descends(Some(0), 1);
+            self.entries.pop_front();
+            return;
+        }
         let before = pos.checked_sub(1);
         let gone = self.descends(before, pos) + self.descends(Some(pos), pos + 1);
         let joined = self.descends(before, pos + 1);
@@ -70,10 +76,23 @@ pub(crate) struct Pending {
 
 impl Pending {
     /// Whether (client, serial) is pending.
-    pub(crate) fn contains(&self, client: ClientId, serial: u64) -> bool {
+    #[cfg(test)]
+    fn contains(&self, client: ClientId, serial: u64) -> bool {
         self.clients
             .get(&client)
             .is_some_and(|q| q.find(serial).is_some())
+    }
+
+    /// Records that (client, serial) is at `index`, the log's new last entry (so past every
+    /// index held), unless it is pending already; returns whether it was recorded.
+    pub(crate) fn insert_new(&mut self, client: ClientId, serial: u64, index: Index) -> bool {
+        let queue = self.clients.entry(client).or_default();
+        if queue.find(serial).is_some() {
+            return false;
+        }
+        debug_assert!(queue.entries.back().map_or(true, |&(_, last)| last < index));
+        queue.push_back(serial, index);
+        true
     }
 
     /// Records that (client, serial) is at `index`, the log's new last entry (so past every
@@ -129,6 +148,8 @@ mod tests {
         p.push(b, 1, 4);
         p.push(a, 2, 5);
         assert!(p.contains(a, 1) && p.contains(b, 1) && !p.contains(b, 2));
+        assert!(!p.insert_new(b, 1, 5) && p.insert_new(b, 2, 5));
+        p.applied(b, 2, 5);
         // A later copy of (a, 1) replaces the earlier one; applying the earlier changes nothing.
         p.push(a, 1, 6);
         assert_eq!(p.clients[&a].descents, 1);
