@@ -139,7 +139,7 @@ mod broken {
                     e.message.contains("flow control violated"),
                     "{rule}: caught, but not by the flow-control check: {e}"
                 );
-                println!("{rule}: caught: {}", e.message);
+                println!("{rule}: caught on seed {}: {}", e.seed, e.message);
             }
             None => panic!("{rule} broken, but {seeds} seeds found no violation"),
         }
