@@ -220,7 +220,13 @@ impl StateMachine for KvStore {
     fn apply(&mut self, command: &KvCommand) -> KvOutput {
         match command {
             KvCommand::Set { key, value } => {
-                self.data.insert(key.clone(), value.clone());
+                // An existing key keeps its string and reuses the value's buffer.
+                match self.data.get_mut(key) {
+                    Some(old) => old.clone_from(value),
+                    None => {
+                        self.data.insert(key.clone(), value.clone());
+                    }
+                }
                 KvOutput::Done
             }
             KvCommand::Delete { key } => {

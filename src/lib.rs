@@ -47,6 +47,7 @@ mod log;
 pub mod log_store;
 mod message;
 mod node;
+mod pending;
 mod pre_vote;
 mod progress;
 pub mod quorum;

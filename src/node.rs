@@ -13,6 +13,7 @@ use crate::ids::{ClientId, Index, NodeId, Term};
 use crate::leadership::Leadership;
 use crate::log::{Entries, Entry, Log, Payload};
 use crate::message::Message;
+use crate::pending::Pending;
 use crate::progress::Progress;
 use crate::quorum::MatchTracker;
 use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
@@ -104,7 +105,7 @@ pub struct Node<M: StateMachine> {
     /// While leading: the uncommitted client entries of the log, by (client, serial), so that
     /// a retry of a pending request is found without scanning the log (dissertation §6.3).
     /// Empty in any other role. Derived from the log and `commit_index`: no distinct states.
-    pub(crate) pending: BTreeMap<(ClientId, u64), Index>,
+    pub(crate) pending: Pending,
     /// While leading: heartbeat rounds, the quorum check and lease, a transfer, waiting reads.
     /// Empty in any other role.
     pub(crate) lead: Leadership<M::Command>,
@@ -154,7 +155,7 @@ impl<M: StateMachine> Node<M> {
             last_applied: 0,
             machine: SessionMachine::new(machine),
             match_tracker: MatchTracker::default(),
-            pending: BTreeMap::new(),
+            pending: Pending::default(),
             lead: Leadership::default(),
         })
     }
@@ -282,9 +283,10 @@ impl<M: StateMachine> Node<M> {
         request: ClientRequest<M::Command>,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
-        let mut batch = Vec::with_capacity(1);
-        self.propose(request, &mut batch, out);
-        self.replicate_proposals(batch, out);
+        // One entry: persisted and sent as a one-entry run, with no batch vector in between.
+        if let Some(entry) = self.propose(request, 0, out) {
+            self.replicate_proposals(Arc::new([entry]), out);
+        }
         Ok(())
     }
 
@@ -297,19 +299,24 @@ impl<M: StateMachine> Node<M> {
     ) -> Result<(), StepError> {
         let mut batch = Vec::with_capacity(requests.len());
         for request in requests {
-            self.propose(request, &mut batch, out);
+            if let Some(entry) = self.propose(request, batch.len(), out) {
+                batch.push(entry);
+            }
         }
-        self.replicate_proposals(batch, out);
+        if !batch.is_empty() {
+            self.replicate_proposals(batch.into(), out);
+        }
         Ok(())
     }
 
-    /// Answers `request` at once or adds its entry to `batch` (appended at the log's end).
+    /// Answers `request` at once, or returns its entry, to be appended at the log's end after
+    /// `queued` entries of the same step.
     fn propose(
         &mut self,
         request: ClientRequest<M::Command>,
-        batch: &mut Vec<Entry<M::Command>>,
+        queued: usize,
         out: &mut NodeEffects<M>,
-    ) {
+    ) -> Option<Entry<M::Command>> {
         let ClientRequest {
             client,
             serial,
@@ -325,7 +332,7 @@ impl<M: StateMachine> Node<M> {
                     leader_hint: self.leader_hint(),
                 },
             });
-            return;
+            return None;
         }
         if let Some(target) = self.lead.transfer {
             // Dissertation §3.10: during a transfer the leader takes no proposals.
@@ -334,7 +341,7 @@ impl<M: StateMachine> Node<M> {
                 serial,
                 response: ClientResponse::TransferInProgress { target },
             });
-            return;
+            return None;
         }
         // Dissertation §6.3: a request already applied is answered from the session table,
         // never applied twice.
@@ -346,7 +353,7 @@ impl<M: StateMachine> Node<M> {
                     serial,
                     response,
                 });
-                return;
+                return None;
             }
             SessionCheck::Expired => {
                 out.push(Effect::Reply {
@@ -354,14 +361,14 @@ impl<M: StateMachine> Node<M> {
                     serial,
                     response: ClientResponse::SessionExpired,
                 });
-                return;
+                return None;
             }
             SessionCheck::New => {}
         }
         // A retry of a request that is already in the uncommitted tail waits for that entry.
-        let index = self.durable.log.last_index() + batch.len() as Index + 1;
-        if self.pending.contains_key(&(client, serial)) {
-            return;
+        let index = self.durable.log.last_index() + queued as Index + 1;
+        if !self.pending.insert_new(client, serial, index) {
+            return None;
         }
         // §8: the answer waits until the command is applied. Rule switched off: the leader
         // answers at once, with what applying the command to its present state would give.
@@ -374,25 +381,20 @@ impl<M: StateMachine> Node<M> {
                 });
             }
         }
-        self.pending.insert((client, serial), index);
         // §5.3: the leader appends the command to its log as a new entry.
-        batch.push(Entry {
+        Some(Entry {
             term: self.durable.current_term,
             payload: Payload::Command {
                 client,
                 serial,
                 command: Arc::new(command),
             },
-        });
+        })
     }
 
-    /// §5.3: appends `batch` to the leader's log, persists it in one effect, then issues
+    /// §5.3: appends `entries` to the leader's log, persists them in one effect, then issues
     /// AppendEntries to each of the other servers (sharing the entries with the effect).
-    fn replicate_proposals(&mut self, batch: Vec<Entry<M::Command>>, out: &mut NodeEffects<M>) {
-        if batch.is_empty() {
-            return;
-        }
-        let entries: Entries<M::Command> = batch.into();
+    fn replicate_proposals(&mut self, entries: Entries<M::Command>, out: &mut NodeEffects<M>) {
         let first_index = self.durable.log.last_index() + 1;
         self.durable.log.extend_from_slice(&entries);
         out.push(Effect::PersistEntries {
@@ -471,7 +473,7 @@ impl<M: StateMachine> Node<M> {
         {
             if let Payload::Command { client, serial, .. } = e.payload {
                 self.pending
-                    .insert((client, serial), self.commit_index + 1 + k as Index);
+                    .push(client, serial, self.commit_index + 1 + k as Index);
             }
         }
         self.match_tracker = MatchTracker::new(self.config.peers().count());
@@ -555,9 +557,7 @@ impl<M: StateMachine> Node<M> {
             if let (Payload::Command { client, serial, .. }, Role::Leader { .. }) =
                 (&entry.payload, &self.role)
             {
-                if self.pending.get(&(*client, *serial)) == Some(&index) {
-                    self.pending.remove(&(*client, *serial));
-                }
+                self.pending.applied(*client, *serial, index);
             }
             let (output, reply) = match &entry.payload {
                 Payload::Noop => (None, None),

@@ -127,13 +127,22 @@ impl<M: StateMachine> SessionMachine<M> {
         command: &M::Command,
     ) -> M::Output {
         let output = self.machine.apply(command);
-        self.sessions.insert(
-            client,
-            Session {
-                last_serial: serial,
-                last_output: output.clone(),
-            },
-        );
+        // A known client's session is updated where it is, without a second search.
+        match self.sessions.get_mut(&client) {
+            Some(session) => {
+                session.last_serial = serial;
+                session.last_output.clone_from(&output);
+            }
+            None => {
+                self.sessions.insert(
+                    client,
+                    Session {
+                        last_serial: serial,
+                        last_output: output.clone(),
+                    },
+                );
+            }
+        }
         output
     }
 }

@@ -27,6 +27,7 @@
 
 mod checker;
 mod features;
+mod flow;
 mod network;
 mod rng;
 mod seeds;
@@ -79,6 +80,9 @@ pub struct SimConfig {
     /// `rule-switches` feature.
     #[cfg(feature = "rule-switches")]
     pub broken_rule: Option<crate::config::Rule>,
+    /// `Config::max_in_flight_appends` of every server: the pipelining window (dissertation
+    /// §10.2; the core's default unless set).
+    pub max_in_flight_appends: usize,
     /// `Config::pre_vote` of every server (on by default, as in the core).
     pub pre_vote: bool,
     /// `Config::check_quorum` of every server.
@@ -99,6 +103,9 @@ impl SimConfig {
             client_timeout: Duration::from_millis(500),
             #[cfg(feature = "rule-switches")]
             broken_rule: None,
+            max_in_flight_appends: Config::new(NodeId(1), vec![NodeId(1)])
+                .expect("a one-server configuration is valid")
+                .max_in_flight_appends,
             pre_vote: true,
             check_quorum: false,
             read_mode: crate::config::ReadMode::ReadIndex,
@@ -165,6 +172,8 @@ pub struct Stats {
     pub messages_dropped: u64,
     /// Command bytes carried by AppendEntries messages (key and value lengths).
     pub command_bytes_sent: u64,
+    /// Entries carried by AppendEntries messages (network duplicates not counted).
+    pub entries_sent: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -995,6 +1004,9 @@ impl Simulation {
         if let Err(e) = self.checker.check_node(node, changed_from) {
             return Err(self.fail(e));
         }
+        if let Err(e) = flow::check_flow(node) {
+            return Err(self.fail(e));
+        }
         Ok(())
     }
 
@@ -1002,6 +1014,7 @@ impl Simulation {
         self.stats.messages_sent += 1;
         if let Message::AppendEntries(a) = &message {
             self.stats.requests_sent += 1;
+            self.stats.entries_sent += a.entries.len() as u64;
             self.stats.command_bytes_sent += a
                 .entries
                 .iter()
