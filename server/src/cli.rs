@@ -55,6 +55,10 @@ pub struct ServeArgs {
     /// How long a client request waits for its commit, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub request_timeout_ms: u64,
+    /// The wait between attempts to connect to a peer, in milliseconds, `MIN-MAX`: it starts
+    /// at MIN after a connection is lost and doubles after each failed attempt, up to MAX.
+    #[arg(long, default_value = "10-500", value_parser = parse_range)]
+    pub reconnect_ms: (u64, u64),
     /// Exit when standard input reaches its end: a parent that holds the other end of a pipe
     /// (`refraft cluster`, the tests) then never leaves a server behind, even when it is killed.
     #[arg(long)]
@@ -134,6 +138,10 @@ impl ServeArgs {
                 ..Duration::from_millis(self.election_ms.1),
             heartbeat: Duration::from_millis(self.heartbeat_ms),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
+            reconnect_backoff: (
+                Duration::from_millis(self.reconnect_ms.0),
+                Duration::from_millis(self.reconnect_ms.1),
+            ),
         }
     }
 }
