@@ -72,7 +72,7 @@ pub struct Wal<C> {
     _entries: PhantomData<fn(C)>,
 }
 
-impl<C: Serialize + DeserializeOwned> Wal<C> {
+impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
     /// Opens (creating if needed) the WAL in `dir` and replays it.
     pub fn open(dir: &Path) -> Result<(Self, Recovered<C>), StorageError> {
         Self::open_with_segment_size(dir, DEFAULT_SEGMENT_BYTES)

@@ -2,7 +2,7 @@
 //! directory, each a run of whole records. Only the last one is ever appended to; a segment is
 //! synced before the next one is created, so only the last can end in a torn write.
 
-use super::record::{self, Decoded, WalRecord, HEADER_LEN};
+use super::record::{self, Decoded, Framed, WalRecord, HEADER_LEN};
 use crate::storage_error::StorageError;
 use std::fs::{File, OpenOptions};
 use std::io::Write;
@@ -130,46 +130,112 @@ pub struct Scan<C> {
 /// Reads all records of the segment at `path`. A bad record followed by no whole record is a
 /// torn tail, allowed only when `is_last`; a bad record with a whole record anywhere after it
 /// is corruption of data once written whole, and an error naming the file and offset.
-pub fn scan<C: serde::de::DeserializeOwned>(
+///
+/// Recovery is CPU-bound (checksums and decoding), so it runs in two passes: one walks the
+/// length fields to find where each record starts (a few instructions per record), then
+/// [`decode_all`] checks and decodes the records on every available core. The result is what a
+/// record-by-record scan gives: the records before the first bad one, and that one's reason.
+pub fn scan<C: serde::de::DeserializeOwned + Send + Sync>(
     path: &Path,
     is_last: bool,
 ) -> Result<Scan<C>, StorageError> {
     let bytes = std::fs::read(path).map_err(StorageError::at("read", path))?;
-    let mut records = Vec::new();
+    let mut frames = Vec::new();
     let mut offset = 0usize;
+    let mut stop = None;
     while offset < bytes.len() {
-        let reason = match record::decode::<C>(&bytes[offset..]) {
-            Decoded::Record(rec, len) => {
-                records.push((offset as u64, rec));
+        match record::frame(&bytes[offset..]) {
+            Framed::Whole(len) => {
+                frames.push((offset, len));
                 offset += len;
-                continue;
             }
-            Decoded::Incomplete => "record cut short".to_string(),
-            Decoded::Invalid(reason) => reason,
-        };
-        let torn = bytes.len() - offset;
-        if !is_last || whole_record_after::<C>(&bytes[offset..]) {
-            return Err(StorageError::Corrupt {
-                file: path.to_path_buf(),
-                offset: offset as u64,
-                reason: if is_last {
-                    format!("{reason}, and whole records follow it")
-                } else {
-                    format!("{reason}, in a segment that was synced before the next began")
-                },
-            });
+            Framed::Incomplete => {
+                stop = Some((offset, "record cut short".to_string()));
+                break;
+            }
+            Framed::Invalid(reason) => {
+                stop = Some((offset, reason));
+                break;
+            }
         }
+    }
+    let (records, bad) = decode_all::<C>(&bytes, &frames);
+    // A framed record that fails its checksum or decoding comes before where framing stopped.
+    let Some((offset, reason)) = bad.or(stop) else {
         return Ok(Scan {
             records,
-            valid_len: offset as u64,
-            torn_bytes: torn as u64,
+            valid_len: bytes.len() as u64,
+            torn_bytes: 0,
+        });
+    };
+    let torn = bytes.len() - offset;
+    if !is_last || whole_record_after::<C>(&bytes[offset..]) {
+        return Err(StorageError::Corrupt {
+            file: path.to_path_buf(),
+            offset: offset as u64,
+            reason: if is_last {
+                format!("{reason}, and whole records follow it")
+            } else {
+                format!("{reason}, in a segment that was synced before the next began")
+            },
         });
     }
     Ok(Scan {
         records,
-        valid_len: bytes.len() as u64,
-        torn_bytes: 0,
+        valid_len: offset as u64,
+        torn_bytes: torn as u64,
     })
+}
+
+/// Below this many records a segment is decoded on the calling thread alone.
+const PARALLEL_MIN_RECORDS: usize = 4096;
+
+type Decoding<C> = (Vec<(u64, WalRecord<C>)>, Option<(usize, String)>);
+
+/// Checks and decodes the records at `frames` (offset, length) of `bytes`, split into one
+/// contiguous run per available core: the records before the first bad one, in order, and the
+/// bad one's offset and reason.
+fn decode_all<C: serde::de::DeserializeOwned + Send + Sync>(
+    bytes: &[u8],
+    frames: &[(usize, usize)],
+) -> Decoding<C> {
+    let run = |frames: &[(usize, usize)]| -> Decoding<C> {
+        let mut records = Vec::with_capacity(frames.len());
+        for &(offset, len) in frames {
+            match record::check_and_decode(&bytes[offset..offset + len]) {
+                Ok(rec) => records.push((offset as u64, rec)),
+                Err(reason) => return (records, Some((offset, reason))),
+            }
+        }
+        (records, None)
+    };
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    if threads < 2 || frames.len() < PARALLEL_MIN_RECORDS {
+        return run(frames);
+    }
+    let chunk = frames.len().div_ceil(threads);
+    let parts: Vec<Decoding<C>> = std::thread::scope(|s| {
+        let handles: Vec<_> = frames
+            .chunks(chunk)
+            .skip(1)
+            .map(|part| s.spawn(move || run(part)))
+            .collect();
+        let first = run(&frames[..chunk.min(frames.len())]);
+        std::iter::once(first)
+            .chain(handles.into_iter().map(|h| match h.join() {
+                Ok(part) => part,
+                Err(panic) => std::panic::resume_unwind(panic),
+            }))
+            .collect()
+    });
+    let mut records = Vec::with_capacity(frames.len());
+    for (part, bad) in parts {
+        records.extend(part);
+        if bad.is_some() {
+            return (records, bad);
+        }
+    }
+    (records, None)
 }
 
 /// Whether a whole, valid record starts anywhere in `bytes[1..]`: if so, the bad record at the
