@@ -2,8 +2,9 @@
 //! directory, each a run of whole records. Only the last one is ever appended to; a segment is
 //! synced before the next one is created, so only the last can end in a torn write.
 
-use super::record::{self, Decoded, Framed, WalRecord, HEADER_LEN};
+use super::record::{self, Decoded, Framed, HEADER_LEN};
 use crate::storage_error::StorageError;
+use refraft::{Entry, Index};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -116,11 +117,24 @@ impl SegmentWriter {
     }
 }
 
+/// Where one whole record of a segment lies and what it says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordSpan {
+    /// Its byte offset in the file.
+    pub offset: u64,
+    /// The log index its first entry goes to.
+    pub first_index: Index,
+    /// How many entries it holds (the next `count` of [`Scan::entries`]).
+    pub count: usize,
+}
+
 /// The records of one segment read back, and how its end looked.
 #[derive(Debug)]
 pub struct Scan<C> {
-    /// The whole records, in order, with the byte offset of each.
-    pub records: Vec<(u64, WalRecord<C>)>,
+    /// The whole records, in order.
+    pub records: Vec<RecordSpan>,
+    /// Their entries, record after record.
+    pub entries: Vec<Entry<C>>,
     /// The length of the prefix made of whole records.
     pub valid_len: u64,
     /// Bytes after `valid_len`: a torn write (only possible in the last segment).
@@ -159,11 +173,12 @@ pub fn scan<C: serde::de::DeserializeOwned + Send + Sync>(
             }
         }
     }
-    let (records, bad) = decode_all::<C>(&bytes, &frames);
+    let (records, entries, bad) = decode_all::<C>(&bytes, &frames);
     // A framed record that fails its checksum or decoding comes before where framing stopped.
     let Some((offset, reason)) = bad.or(stop) else {
         return Ok(Scan {
             records,
+            entries,
             valid_len: bytes.len() as u64,
             torn_bytes: 0,
         });
@@ -182,6 +197,7 @@ pub fn scan<C: serde::de::DeserializeOwned + Send + Sync>(
     }
     Ok(Scan {
         records,
+        entries,
         valid_len: offset as u64,
         torn_bytes: torn as u64,
     })
@@ -189,28 +205,40 @@ pub fn scan<C: serde::de::DeserializeOwned + Send + Sync>(
 
 /// Below this many records a segment is decoded on the calling thread alone.
 const PARALLEL_MIN_RECORDS: usize = 4096;
+/// The fewest runs a large segment is decoded in.
+const DECODE_RUNS: usize = 4;
 
-type Decoding<C> = (Vec<(u64, WalRecord<C>)>, Option<(usize, String)>);
+type Decoding<C> = (Vec<RecordSpan>, Vec<Entry<C>>, Option<(usize, String)>);
 
 /// Checks and decodes the records at `frames` (offset, length) of `bytes`, split into one
-/// contiguous run per available core: the records before the first bad one, in order, and the
-/// bad one's offset and reason.
+/// contiguous run per available core: the records before the first bad one, in order, their
+/// entries, and the bad one's offset and reason.
 fn decode_all<C: serde::de::DeserializeOwned + Send + Sync>(
     bytes: &[u8],
     frames: &[(usize, usize)],
 ) -> Decoding<C> {
     let run = |frames: &[(usize, usize)]| -> Decoding<C> {
         let mut records = Vec::with_capacity(frames.len());
+        let mut entries = Vec::with_capacity(frames.len());
         for &(offset, len) in frames {
-            match record::check_and_decode(&bytes[offset..offset + len]) {
-                Ok(rec) => records.push((offset as u64, rec)),
-                Err(reason) => return (records, Some((offset, reason))),
+            let before = entries.len();
+            match record::check_and_decode_into(&bytes[offset..offset + len], &mut entries) {
+                Ok(first_index) => records.push(RecordSpan {
+                    offset: offset as u64,
+                    first_index,
+                    count: entries.len() - before,
+                }),
+                Err(reason) => return (records, entries, Some((offset, reason))),
             }
         }
-        (records, None)
+        (records, entries, None)
     };
+    // At least DECODE_RUNS runs even on fewer cores: on a machine shared with other work a
+    // process's share of the CPU grows with its runnable threads, and a start is what a
+    // restarted server is waiting for.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    if threads < 2 || frames.len() < PARALLEL_MIN_RECORDS {
+    let threads = threads.max(DECODE_RUNS);
+    if frames.len() < PARALLEL_MIN_RECORDS {
         return run(frames);
     }
     let chunk = frames.len().div_ceil(threads);
@@ -228,14 +256,17 @@ fn decode_all<C: serde::de::DeserializeOwned + Send + Sync>(
             }))
             .collect()
     });
-    let mut records = Vec::with_capacity(frames.len());
-    for (part, bad) in parts {
-        records.extend(part);
+    let mut parts = parts.into_iter();
+    let (mut records, mut entries, mut bad) = parts.next().unwrap_or_default();
+    for (mut more_records, mut more_entries, more_bad) in parts {
         if bad.is_some() {
-            return (records, bad);
+            break;
         }
+        records.append(&mut more_records);
+        entries.append(&mut more_entries);
+        bad = more_bad;
     }
-    (records, None)
+    (records, entries, bad)
 }
 
 /// Whether a whole, valid record starts anywhere in `bytes[1..]`: if so, the bad record at the
