@@ -7,7 +7,7 @@ mod tempdir;
 
 use refraft::{ClientId, Entry, KvCommand, Payload};
 use refraft_server::hard_state::{self, HardState};
-use refraft_server::wal::segment::SegmentWriter;
+use refraft_server::wal::segment::{self, SegmentWriter};
 use refraft_server::wal::Wal;
 use refraft_server::StorageError;
 use std::path::{Path, PathBuf};
@@ -292,12 +292,18 @@ fn write_many(dir: &Path, n: u64) -> (PathBuf, Vec<usize>) {
 
 #[test]
 fn a_large_wal_decoded_on_several_threads_finds_the_first_bad_record_and_the_torn_tail() {
-    // 20 000 records: recovery splits them into one run per core (above 4096 records).
+    // 20 000 records, scanned also in 2 and 4 parallel runs (above 4096 records).
     let n = 20_000;
     let scratch = TempDir::new("parallel");
     let (segment, starts) = write_many(&scratch.path().join("w"), n);
     assert_eq!(recover(&scratch.path().join("w")).unwrap(), expected(n));
     let pristine = std::fs::read(&segment).unwrap();
+    for runs in [1, 2, 4] {
+        let scan = segment::scan_in_runs::<KvCommand>(&segment, true, runs).unwrap();
+        assert_eq!(scan.entries, expected(n), "{runs} runs");
+        assert_eq!(scan.records.len() as u64, n);
+        assert_eq!(scan.records[7].offset, starts[7] as u64);
+    }
 
     // Corruption in the first, a middle and the last run of records is found at the offset of
     // the damaged record (the one a record-by-record scan meets first), with the earliest of
@@ -314,6 +320,15 @@ fn a_large_wal_decoded_on_several_threads_finds_the_first_bad_record_and_the_tor
                 assert!(reason.contains("CRC-32C mismatch"), "{reason}");
             }
             other => panic!("{bad:?}: not refused: {other:?}"),
+        }
+        // The same in parallel runs of records.
+        for runs in [2, 4] {
+            match segment::scan_in_runs::<KvCommand>(&segment, true, runs) {
+                Err(StorageError::Corrupt { offset, .. }) => {
+                    assert_eq!(offset, starts[bad[0]] as u64, "{bad:?} in {runs} runs")
+                }
+                other => panic!("{bad:?} in {runs} runs: not refused: {other:?}"),
+            }
         }
     }
 
