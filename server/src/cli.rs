@@ -34,18 +34,26 @@ pub enum Cmd {
 /// `refraft serve`.
 #[derive(Debug, Args)]
 pub struct ServeArgs {
+    /// Read the settings from this TOML file instead (see `config_file`); the other settings
+    /// then may not be given on the command line.
+    #[arg(
+        long,
+        conflicts_with_all = ["id", "peers", "data", "client", "election_ms", "heartbeat_ms",
+            "request_timeout_ms", "reconnect_ms"]
+    )]
+    pub config: Option<PathBuf>,
     /// This server's id.
-    #[arg(long)]
-    pub id: u64,
+    #[arg(long, required_unless_present = "config")]
+    pub id: Option<u64>,
     /// Every member's peer address, this one's included: `1=127.0.0.1:7001,2=...,3=...`.
-    #[arg(long, value_parser = parse_peers)]
-    pub peers: BTreeMap<NodeId, SocketAddr>,
+    #[arg(long, value_parser = parse_peers, required_unless_present = "config")]
+    pub peers: Option<BTreeMap<NodeId, SocketAddr>>,
     /// The data directory (created if missing).
-    #[arg(long)]
-    pub data: PathBuf,
+    #[arg(long, required_unless_present = "config")]
+    pub data: Option<PathBuf>,
     /// The client address to listen on.
-    #[arg(long)]
-    pub client: SocketAddr,
+    #[arg(long, required_unless_present = "config")]
+    pub client: Option<SocketAddr>,
     /// The election timeout range in milliseconds, `MIN-MAX` (§5.2).
     #[arg(long, default_value = "150-300", value_parser = parse_range)]
     pub election_ms: (u64, u64),
@@ -55,6 +63,10 @@ pub struct ServeArgs {
     /// How long a client request waits for its commit, in milliseconds.
     #[arg(long, default_value_t = 2000)]
     pub request_timeout_ms: u64,
+    /// The wait between attempts to connect to a peer, in milliseconds, `MIN-MAX`: it starts
+    /// at MIN after a connection is lost and doubles after each failed attempt, up to MAX.
+    #[arg(long, default_value = "10-500", value_parser = parse_range)]
+    pub reconnect_ms: (u64, u64),
     /// Exit when standard input reaches its end: a parent that holds the other end of a pipe
     /// (`refraft cluster`, the tests) then never leaves a server behind, even when it is killed.
     #[arg(long)]
@@ -113,7 +125,8 @@ fn parse_peers(s: &str) -> Result<BTreeMap<NodeId, SocketAddr>, String> {
     Ok(peers)
 }
 
-fn parse_range(s: &str) -> Result<(u64, u64), String> {
+/// Parses `MIN-MAX` with `MIN < MAX`.
+pub(crate) fn parse_range(s: &str) -> Result<(u64, u64), String> {
     let (a, b) = s.split_once('-').ok_or("want MIN-MAX")?;
     let (a, b) = (a.parse::<u64>(), b.parse::<u64>());
     match (a, b) {
@@ -123,18 +136,26 @@ fn parse_range(s: &str) -> Result<(u64, u64), String> {
 }
 
 impl ServeArgs {
-    /// The server configuration these arguments describe.
-    pub fn config(&self) -> ServerConfig {
-        ServerConfig {
-            id: NodeId(self.id),
-            peers: self.peers.clone(),
-            data: self.data.clone(),
-            client_addr: self.client,
+    /// The server configuration these arguments (or the file they name) describe.
+    pub fn config(&self) -> Result<ServerConfig, String> {
+        if let Some(path) = &self.config {
+            return crate::config_file::load(path).map_err(|e| e.to_string());
+        }
+        let missing = |flag: &str| format!("--{flag} is required (or --config FILE)");
+        Ok(ServerConfig {
+            id: NodeId(self.id.ok_or_else(|| missing("id"))?),
+            peers: self.peers.clone().ok_or_else(|| missing("peers"))?,
+            data: self.data.clone().ok_or_else(|| missing("data"))?,
+            client_addr: self.client.ok_or_else(|| missing("client"))?,
             election_timeout: Duration::from_millis(self.election_ms.0)
                 ..Duration::from_millis(self.election_ms.1),
             heartbeat: Duration::from_millis(self.heartbeat_ms),
             request_timeout: Duration::from_millis(self.request_timeout_ms),
-        }
+            reconnect_backoff: (
+                Duration::from_millis(self.reconnect_ms.0),
+                Duration::from_millis(self.reconnect_ms.1),
+            ),
+        })
     }
 }
 

@@ -18,6 +18,7 @@ pub mod cli;
 pub mod client;
 pub mod client_port;
 pub mod client_protocol;
+pub mod config_file;
 pub mod hard_state;
 pub mod node_loop;
 pub mod server;

@@ -19,7 +19,14 @@ fn main() -> ExitCode {
             if args.exit_on_stdin_eof {
                 refraft_server::cli::exit_on_stdin_eof();
             }
-            match refraft_server::server::serve(args.config()) {
+            let config = match args.config() {
+                Ok(config) => config,
+                Err(e) => {
+                    eprintln!("refraft serve: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match refraft_server::server::serve(config) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     tracing::error!(error = %e, "server stopped");

@@ -6,6 +6,7 @@ use crate::client_port::ClientPort;
 use crate::node_loop::{Event, NodeLoop, RuntimeError, Status, EVENT_QUEUE};
 use crate::storage::Storage;
 use crate::storage_error::StorageError;
+use crate::transport::backoff::Backoff;
 use crate::transport::{inbound, outbound};
 use refraft::log_store::LogWriter;
 use refraft::{Config, KvStore, Node, NodeEffects, NodeId, StartError};
@@ -38,6 +39,8 @@ pub struct ServerConfig {
     pub heartbeat: Duration,
     /// How long a client request waits for its commit.
     pub request_timeout: Duration,
+    /// The first and the largest wait between attempts to connect to a peer.
+    pub reconnect_backoff: (Duration, Duration),
 }
 
 /// Why a server stopped or did not start.
@@ -139,6 +142,7 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
                 id,
                 addr,
                 log.reader().clone(),
+                Backoff::new(config.reconnect_backoff.0, config.reconnect_backoff.1),
             );
             (id, link)
         })

@@ -33,7 +33,7 @@ pub struct Storage<C> {
     hard: HardState,
 }
 
-impl<C: Clone + Serialize + DeserializeOwned> Storage<C> {
+impl<C: Clone + Serialize + DeserializeOwned + Send + Sync> Storage<C> {
     /// Opens `dir` (creating it if needed) and reads back the durable state.
     pub fn open(dir: &Path) -> Result<(Self, DurableState<C>, RecoverySummary), StorageError> {
         let wal_dir = dir.join("wal");

@@ -2,6 +2,7 @@
 //! outgoing connection per peer ([`outbound`]), reconnecting with backoff. Frames are
 //! length-prefixed postcard ([`frame`], [`wire`]).
 
+pub mod backoff;
 pub mod frame;
 pub mod inbound;
 pub mod outbound;

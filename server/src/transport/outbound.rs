@@ -8,6 +8,7 @@
 //! queue (a slow or dead peer) drops messages, which Raft tolerates (§5.3: the leader retries),
 //! so memory stays bounded.
 
+use super::backoff::Backoff;
 use super::frame::write_frame;
 use super::wire::Frame;
 use refraft::log_store::LogReader;
@@ -21,8 +22,6 @@ use std::time::Duration;
 
 /// Messages waiting for one peer, at most this many.
 pub const QUEUE_CAPACITY: usize = 1024;
-const BACKOFF_MIN: Duration = Duration::from_millis(10);
-const BACKOFF_MAX: Duration = Duration::from_millis(500);
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// A queued message.
@@ -122,13 +121,14 @@ impl PeerLink {
     }
 }
 
-/// Starts the link from `me` to peer `to` at `addr`.
+/// Starts the link from `me` to peer `to` at `addr`, reconnecting on the schedule `backoff`.
 pub fn spawn(
     me: NodeId,
     my_client_addr: String,
     to: NodeId,
     addr: SocketAddr,
     log: LogReader<KvCommand>,
+    backoff: Backoff,
 ) -> PeerLink {
     let (queue, rx) = std::sync::mpsc::sync_channel(QUEUE_CAPACITY);
     let hello = Frame::Hello {
@@ -138,7 +138,7 @@ pub fn spawn(
     .encode();
     std::thread::Builder::new()
         .name(format!("send-{to}"))
-        .spawn(move || Sender::new(to, addr, hello, log).run(rx))
+        .spawn(move || Sender::new(to, addr, hello, log, backoff).run(rx))
         .expect("spawn a peer thread");
     PeerLink {
         queue,
@@ -152,18 +152,24 @@ struct Sender {
     hello: Vec<u8>,
     log: LogReader<KvCommand>,
     conn: Option<BufWriter<TcpStream>>,
-    backoff: Duration,
+    backoff: Backoff,
 }
 
 impl Sender {
-    fn new(to: NodeId, addr: SocketAddr, hello: Vec<u8>, log: LogReader<KvCommand>) -> Self {
+    fn new(
+        to: NodeId,
+        addr: SocketAddr,
+        hello: Vec<u8>,
+        log: LogReader<KvCommand>,
+        backoff: Backoff,
+    ) -> Self {
         Sender {
             to,
             addr,
             hello,
             log,
             conn: None,
-            backoff: BACKOFF_MIN,
+            backoff,
         }
     }
 
@@ -207,19 +213,30 @@ impl Sender {
     }
 
     /// The connection, (re)connecting first. A failed attempt waits out the backoff (which
-    /// doubles up to a bound) and gives up on the current message.
+    /// doubles up to a cap) and gives up on the current message.
     fn connection(&mut self) -> Option<&mut BufWriter<TcpStream>> {
         if self.conn.is_none() {
             match self.connect() {
                 Ok(conn) => {
-                    tracing::debug!(peer = %self.to, addr = %self.addr, "connected");
-                    self.backoff = BACKOFF_MIN;
+                    tracing::debug!(
+                        peer = %self.to,
+                        addr = %self.addr,
+                        failed_attempts = self.backoff.failures(),
+                        "connected"
+                    );
+                    self.backoff.connected();
                     self.conn = Some(conn);
                 }
                 Err(e) => {
-                    tracing::trace!(peer = %self.to, error = %e, "connect failed");
-                    std::thread::sleep(self.backoff);
-                    self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                    let wait = self.backoff.failed();
+                    tracing::debug!(
+                        peer = %self.to,
+                        attempt = self.backoff.failures(),
+                        retry_in_ms = wait.as_millis() as u64,
+                        error = %e,
+                        "connect failed"
+                    );
+                    std::thread::sleep(wait);
                     return None;
                 }
             }

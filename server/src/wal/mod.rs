@@ -72,7 +72,7 @@ pub struct Wal<C> {
     _entries: PhantomData<fn(C)>,
 }
 
-impl<C: Serialize + DeserializeOwned> Wal<C> {
+impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
     /// Opens (creating if needed) the WAL in `dir` and replays it.
     pub fn open(dir: &Path) -> Result<(Self, Recovered<C>), StorageError> {
         Self::open_with_segment_size(dir, DEFAULT_SEGMENT_BYTES)
@@ -93,12 +93,14 @@ impl<C: Serialize + DeserializeOwned> Wal<C> {
         let mut tail_len = 0;
         for (i, (_, path)) in segments.iter().enumerate() {
             let scan = segment::scan::<C>(path, i + 1 == segments.len())?;
-            for (offset, rec) in scan.records {
+            entries.reserve(scan.entries.len());
+            let mut from = scan.entries.into_iter();
+            for rec in scan.records {
                 let next = entries.len() as Index + 1;
                 if rec.first_index == 0 || rec.first_index > next {
                     return Err(StorageError::Corrupt {
                         file: path.clone(),
-                        offset,
+                        offset: rec.offset,
                         reason: format!(
                             "record starts at index {} but the log ends at {}",
                             rec.first_index,
@@ -110,7 +112,7 @@ impl<C: Serialize + DeserializeOwned> Wal<C> {
                     summary.truncations += 1;
                     entries.truncate(rec.first_index as usize - 1);
                 }
-                entries.extend(rec.entries);
+                entries.extend(from.by_ref().take(rec.count));
                 summary.records += 1;
             }
             if scan.torn_bytes > 0 {

@@ -5,6 +5,7 @@
 
 use crate::storage_error::StorageError;
 use refraft::{Entry, Index};
+use serde::de::DeserializeSeed;
 use serde::{Deserialize, Serialize};
 
 /// Bytes before the payload: length and checksum.
@@ -70,29 +71,113 @@ pub enum Decoded<C> {
     Invalid(String),
 }
 
-/// Reads the record at the start of `bytes`.
-pub fn decode<C: serde::de::DeserializeOwned>(bytes: &[u8]) -> Decoded<C> {
+/// How the bytes at some offset are framed, before the checksum is looked at.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Framed {
+    /// A header and as many payload bytes as it announces: `len` bytes, header included.
+    Whole(usize),
+    /// Fewer bytes than the header or the length field announce: the write was cut short.
+    Incomplete,
+    /// The length field is impossible.
+    Invalid(String),
+}
+
+/// Reads the header at the start of `bytes`: how long the record there is, if it is all there.
+pub fn frame(bytes: &[u8]) -> Framed {
     if bytes.len() < HEADER_LEN {
-        return Decoded::Incomplete;
+        return Framed::Incomplete;
     }
-    let len_bytes: [u8; 4] = bytes[0..4].try_into().expect("4 bytes");
-    let crc = u32::from_le_bytes(bytes[4..8].try_into().expect("4 bytes"));
-    let len = u32::from_le_bytes(len_bytes) as usize;
+    let len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
     if len > MAX_PAYLOAD {
-        return Decoded::Invalid(format!("length {len} exceeds {MAX_PAYLOAD}"));
+        return Framed::Invalid(format!("length {len} exceeds {MAX_PAYLOAD}"));
     }
-    let Some(payload) = bytes.get(HEADER_LEN..HEADER_LEN + len) else {
-        return Decoded::Incomplete;
-    };
+    if bytes.len() - HEADER_LEN < len {
+        return Framed::Incomplete;
+    }
+    Framed::Whole(HEADER_LEN + len)
+}
+
+/// Checks and decodes one framed record: `record` is exactly the bytes [`frame`] measured.
+pub fn check_and_decode<C: serde::de::DeserializeOwned>(
+    record: &[u8],
+) -> Result<WalRecord<C>, String> {
+    let mut entries = Vec::new();
+    let first_index = check_and_decode_into(record, &mut entries)?;
+    Ok(WalRecord {
+        first_index,
+        entries,
+    })
+}
+
+/// [`check_and_decode`] that appends the record's entries to `into` (no vector per record, so
+/// that recovery allocates only what the entries themselves hold) and returns its first index.
+/// On an error `into` is left as it was.
+pub fn check_and_decode_into<C: serde::de::DeserializeOwned>(
+    record: &[u8],
+    into: &mut Vec<Entry<C>>,
+) -> Result<Index, String> {
+    let len_bytes: [u8; 4] = record[0..4].try_into().expect("4 bytes");
+    let crc = u32::from_le_bytes(record[4..8].try_into().expect("4 bytes"));
+    let payload = &record[HEADER_LEN..];
     let actual = crc32c::crc32c_append(crc32c::crc32c(&len_bytes), payload);
     if actual != crc {
-        return Decoded::Invalid(format!(
+        return Err(format!(
             "CRC-32C mismatch (stored {crc:#010x}, computed {actual:#010x})"
         ));
     }
-    match postcard::from_bytes(payload) {
-        Ok(record) => Decoded::Record(record, HEADER_LEN + len),
-        Err(e) => Decoded::Invalid(format!("checksum matches but payload does not decode: {e}")),
+    // Postcard encodes a struct as its fields in order: the index, then the entries' sequence.
+    let before = into.len();
+    let mut de = postcard::Deserializer::from_bytes(payload);
+    let decoded = Index::deserialize(&mut de).and_then(|first_index| {
+        AppendEntries(into)
+            .deserialize(&mut de)
+            .map(|()| first_index)
+    });
+    decoded.map_err(|e| {
+        into.truncate(before);
+        format!("checksum matches but payload does not decode: {e}")
+    })
+}
+
+/// Deserializes a sequence of entries by pushing each onto the vector.
+struct AppendEntries<'a, C>(&'a mut Vec<Entry<C>>);
+
+impl<'de, C: serde::de::DeserializeOwned> serde::de::DeserializeSeed<'de> for AppendEntries<'_, C> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de, C: serde::de::DeserializeOwned> serde::de::Visitor<'de> for AppendEntries<'_, C> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a sequence of log entries")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if let Some(n) = seq.size_hint() {
+            // A hint from untrusted bytes: reserve no more than the payload could hold.
+            self.0.reserve(n.min(1 << 16));
+        }
+        while let Some(entry) = seq.next_element::<Entry<C>>()? {
+            self.0.push(entry);
+        }
+        Ok(())
+    }
+}
+
+/// Reads the record at the start of `bytes`.
+pub fn decode<C: serde::de::DeserializeOwned>(bytes: &[u8]) -> Decoded<C> {
+    match frame(bytes) {
+        Framed::Whole(len) => match check_and_decode(&bytes[..len]) {
+            Ok(record) => Decoded::Record(record, len),
+            Err(reason) => Decoded::Invalid(reason),
+        },
+        Framed::Incomplete => Decoded::Incomplete,
+        Framed::Invalid(reason) => Decoded::Invalid(reason),
     }
 }
 

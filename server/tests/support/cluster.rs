@@ -1,46 +1,14 @@
-//! Real server processes on loopback, for tests: free ports picked at run time, every child
+//! Real server processes on loopback, for tests: ports reserved at run time, every child
 //! killed on drop (even when the test fails), and `STATE` queries over the client protocol.
 
+pub use super::ports::free_addr;
 use super::tempdir::TempDir;
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A loopback port free at the moment of asking. Ports come from below the kernel's ephemeral
-/// range (32768 and up), each at most once per test process, starting at a random offset:
-/// a port that `bind(0)` picks and releases lies in the ephemeral range, where any outgoing
-/// connection's automatic bind can take it before the server binds it (seen here as one test's
-/// client talking to another test's server).
-pub fn free_port() -> u16 {
-    use std::sync::atomic::{AtomicU32, Ordering};
-    const LOW: u32 = 20_000;
-    const SPAN: u32 = 12_000;
-    static NEXT: AtomicU32 = AtomicU32::new(u32::MAX);
-    let _ = NEXT.compare_exchange(
-        u32::MAX,
-        (std::process::id().wrapping_mul(7919)
-            ^ std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos()))
-            % SPAN,
-        Ordering::SeqCst,
-        Ordering::SeqCst,
-    );
-    for _ in 0..SPAN {
-        let port = (LOW + NEXT.fetch_add(1, Ordering::SeqCst) % SPAN) as u16;
-        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
-            return port;
-        }
-    }
-    panic!("no free loopback port in {LOW}..{}", LOW + SPAN)
-}
-
-pub fn free_addr() -> SocketAddr {
-    SocketAddr::from(([127, 0, 0, 1], free_port()))
-}
 
 /// One line of `STATE`, as key/value pairs.
 #[derive(Clone, Debug, PartialEq, Eq)]

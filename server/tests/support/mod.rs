@@ -3,5 +3,6 @@
 
 pub mod cluster;
 pub mod history;
+pub mod ports;
 pub mod proxy;
 pub mod tempdir;
