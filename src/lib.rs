@@ -54,6 +54,7 @@ mod read;
 mod replication;
 pub mod sim;
 mod state_machine;
+pub mod trace;
 mod transfer;
 
 pub use client::{ClientRequest, ClientResponse};
