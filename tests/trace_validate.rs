@@ -166,6 +166,7 @@ fn state(term: u64, vote: Option<u64>, role: TraceRole, log: &[(u64, u64)]) -> S
         vote,
         role,
         log: log.to_vec(),
+        log_from: 1,
         commit: 0,
         applied: 0,
         next: Default::default(),

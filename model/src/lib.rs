@@ -33,6 +33,7 @@ pub mod settings;
 pub mod shared;
 mod spelling;
 pub mod summary;
+pub mod trace;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};

@@ -253,8 +253,14 @@ pub struct StateView {
     pub vote: Option<u64>,
     /// The role.
     pub role: TraceRole,
-    /// The log, as runs `[term, count]`.
+    /// The log from index `log_from` on, as runs `[term, count]`.
     pub log: Vec<(u64, u64)>,
+    /// Where `log` starts: 1 (the default, left out of the JSON) when `log` is the whole log.
+    /// A writer may give only the runs from the first index that changed since its previous
+    /// line for this server, which keeps lines short however many terms the log spans;
+    /// `init` and `restart` lines give the whole log.
+    #[serde(default = "one", skip_serializing_if = "is_one")]
+    pub log_from: u64,
     /// `commit_index`.
     pub commit: u64,
     /// `last_applied`.
@@ -267,13 +273,22 @@ pub struct StateView {
     pub r#match: BTreeMap<u64, u64>,
 }
 
+fn one() -> u64 {
+    1
+}
+
+fn is_one(n: &u64) -> bool {
+    *n == 1
+}
+
 impl StateView {
-    /// The number of entries in the log.
+    /// The number of entries in the log (when `log` is the whole log, `log_from == 1`).
     pub fn last_index(&self) -> u64 {
         self.log.iter().map(|&(_, n)| n).sum()
     }
 
-    /// The term of the entry at `index` (0 for index 0), or `None` past the end.
+    /// The term of the entry at `index` (0 for index 0), or `None` past the end (when `log` is
+    /// the whole log).
     pub fn term_at(&self, index: u64) -> Option<u64> {
         term_at(&self.log, index)
     }
@@ -325,21 +340,6 @@ pub struct Step {
     pub state: StateView,
 }
 
-/// The same log with adjacent runs of one term merged and empty runs dropped, so that two
-/// spellings of one log compare equal.
-pub fn normalize(runs: &[(u64, u64)]) -> Vec<(u64, u64)> {
-    let mut out = Vec::with_capacity(runs.len());
-    for &(term, count) in runs {
-        push_run(&mut out, term, count);
-    }
-    out
-}
-
-/// The number of entries of a run-length log (saturating: traces are untrusted).
-pub fn runs_len(runs: &[(u64, u64)]) -> u64 {
-    runs.iter().fold(0u64, |n, &(_, c)| n.saturating_add(c))
-}
-
 /// Appends `count` entries of `term`.
 pub(crate) fn push_run(runs: &mut Vec<(u64, u64)>, term: u64, count: u64) {
     if count == 0 {
@@ -348,19 +348,5 @@ pub(crate) fn push_run(runs: &mut Vec<(u64, u64)>, term: u64, count: u64) {
     match runs.last_mut() {
         Some((t, n)) if *t == term => *n = n.saturating_add(count),
         _ => runs.push((term, count)),
-    }
-}
-
-/// Keeps the first `keep` entries.
-pub(crate) fn truncate_runs(runs: &mut Vec<(u64, u64)>, keep: u64) {
-    let mut seen = 0u64;
-    for i in 0..runs.len() {
-        let (_, n) = runs[i];
-        if seen.saturating_add(n) >= keep {
-            runs[i].1 = keep - seen;
-            runs.truncate(if keep > seen { i + 1 } else { i });
-            return;
-        }
-        seen += n;
     }
 }

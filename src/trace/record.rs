@@ -5,6 +5,7 @@
 use super::format::{
     runs_of, Kind, MessageId, Msg, StateView, Step, StepEffect, StepInput, TraceRole,
 };
+use super::validate::runs::Runs;
 use crate::client::ClientResponse;
 use crate::effect::{Effect, Timer};
 use crate::log::{Entry, Payload};
@@ -37,6 +38,8 @@ use std::hash::{Hash, Hasher};
 pub struct Recorder {
     seq: u64,
     sent: BTreeMap<u64, u64>,
+    /// Each server's log as of its last line, to write only what changed.
+    logs: BTreeMap<u64, Runs>,
 }
 
 impl Recorder {
@@ -73,17 +76,55 @@ impl Recorder {
     ) -> Step {
         self.seq += 1;
         let me = node.id().0;
-        let effects = effects
+        let effects: Vec<StepEffect> = effects
             .iter()
             .filter_map(|effect| self.effect_of(node, effect))
             .collect();
+        let mut state = state_of(node);
+        let full = matches!(kind, Kind::Init | Kind::Restart);
+        self.shorten(me, &mut state, &effects, node, full);
         Step {
             seq: self.seq,
             node: me,
             kind,
             input,
             effects,
-            state: state_of(node),
+            state,
+        }
+    }
+
+    /// Replaces the whole log in `state` by the part that changed since the server's last
+    /// line: from the first index a persist effect wrote, or where the log grew or shrank.
+    fn shorten<M: StateMachine>(
+        &mut self,
+        me: u64,
+        state: &mut StateView,
+        effects: &[StepEffect],
+        node: &Node<M>,
+        full: bool,
+    ) {
+        let log = node.log();
+        let new_len = log.last_index();
+        let old = self.logs.entry(me).or_default();
+        let mut from = old.len().min(new_len) + 1;
+        for e in effects {
+            if let StepEffect::PersistLog { from: f, .. } = e {
+                from = from.min(*f);
+            }
+        }
+        // The part kept must be unchanged (it is, unless a persistence rule is broken and the
+        // log changed without a persist effect): else write the whole log.
+        let before = from - 1;
+        if full || before > 0 && old.term_at(before) != log.term_at(before) {
+            from = 1;
+        }
+        let from = from.max(1);
+        old.truncate(from - 1);
+        let tail = runs_of(log.entries_from(from, usize::MAX).iter().map(|e| e.term));
+        old.extend(&tail);
+        if from > 1 {
+            state.log = tail;
+            state.log_from = from;
         }
     }
 
@@ -269,6 +310,7 @@ pub fn state_of<M: StateMachine>(node: &Node<M>) -> StateView {
         vote: node.voted_for().map(|v| v.0),
         role,
         log: runs_of(node.log().entries().iter().map(|e| e.term)),
+        log_from: 1,
         commit: node.commit_index(),
         applied: node.last_applied(),
         next,

@@ -7,7 +7,7 @@
 //! let mut v = Validator::new(&Header::new(vec![1, 2, 3])).unwrap();
 //! let leader = |seq, node| Step {
 //!     seq, node, kind: Kind::Init, input: StepInput::default(), effects: vec![],
-//!     state: StateView { term: 1, vote: Some(node), role: TraceRole::Leader, log: vec![],
+//!     state: StateView { term: 1, vote: Some(node), role: TraceRole::Leader, log: vec![], log_from: 1,
 //!         commit: 0, applied: 0, next: Default::default(), r#match: Default::default() },
 //! };
 //! v.check(2, &leader(1, 1)).unwrap();
@@ -18,11 +18,12 @@
 //! ```
 
 mod cluster;
+pub(crate) mod runs;
 mod server;
 
-use super::format::{Header, Step, VERSION};
+use super::format::{Header, Kind, Step, VERSION};
 use cluster::Cluster;
-use server::ServerTrack;
+use server::{ServerTrack, StepShape};
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -340,13 +341,30 @@ impl Validator {
             node: step.node,
             out: &mut self.report.violations,
         };
-        if !server.check(step, &mut self.cluster, &mut findings) {
-            return Err(TraceError::NotStarted {
-                line,
-                node: step.node,
-            });
+        match server.check(step, &mut self.cluster, &mut findings) {
+            Ok(()) => {}
+            Err(StepShape::NotStarted) => {
+                return Err(TraceError::NotStarted {
+                    line,
+                    node: step.node,
+                })
+            }
+            Err(StepShape::LogGap { from, len }) => {
+                return Err(TraceError::Malformed {
+                    line,
+                    message: format!(
+                        "log_from {from} lies past the end of node {}'s log ({len} entries)",
+                        step.node
+                    ),
+                })
+            }
         }
-        self.cluster.observe(step, &mut findings);
+        let changed_from = match step.kind {
+            Kind::Init | Kind::Restart => 1,
+            _ => step.state.log_from.max(1),
+        };
+        self.cluster
+            .observe(step, &server.log, changed_from, &mut findings);
         self.report.steps += 1;
         Ok(())
     }

@@ -2,21 +2,29 @@
 //! and applies.
 
 use super::cluster::Cluster;
+use super::runs::Runs;
 use super::{Findings, TraceRule};
-use crate::trace::format::{
-    normalize, push_run, runs_len, term_at, truncate_runs, Kind, Msg, StateView, Step, StepEffect,
-    TraceRole,
-};
+use crate::trace::format::{Kind, Msg, StateView, Step, StepEffect, TraceRole};
+
+/// Why a step cannot be taken as a step of its server.
+pub(crate) enum StepShape {
+    /// The server has no `init` line yet.
+    NotStarted,
+    /// `log_from` lies past the end of the server's log.
+    LogGap { from: u64, len: u64 },
+}
 use std::collections::BTreeMap;
 
 /// What the validator knows of one server.
 #[derive(Debug, Default)]
 pub(crate) struct ServerTrack {
     started: bool,
-    /// What is on its disk: term, vote, log (as a plain list of terms).
+    /// What is on its disk: term, vote, log.
     disk_term: u64,
     disk_vote: Option<u64>,
-    disk_log: Vec<(u64, u64)>,
+    disk_log: Runs,
+    /// Its log after its last step (the trace may give only what changed).
+    pub(crate) log: Runs,
     /// The vote it gave in each term (from its states and its granted votes).
     votes: BTreeMap<u64, u64>,
     /// The state after its last step in this life.
@@ -27,8 +35,14 @@ pub(crate) struct ServerTrack {
 }
 
 impl ServerTrack {
-    /// Checks one step; false if the server has not started.
-    pub(crate) fn check(&mut self, step: &Step, cluster: &mut Cluster, f: &mut Findings) -> bool {
+    /// Checks one step; `Err` if the server has not started, or the step's log cannot be
+    /// applied to the server's log.
+    pub(crate) fn check(
+        &mut self,
+        step: &Step,
+        cluster: &mut Cluster,
+        f: &mut Findings,
+    ) -> Result<(), StepShape> {
         match step.kind {
             Kind::Init => {
                 // Whatever the server starts with (a scenario's prepared disk) is on disk.
@@ -36,18 +50,30 @@ impl ServerTrack {
                 self.last = None;
                 self.disk_term = step.state.term;
                 self.disk_vote = step.state.vote;
-                self.disk_log = normalize(&step.state.log);
+                self.disk_log = Runs::from_counts(&step.state.log);
             }
             Kind::Restart => {
                 if !self.started {
-                    return false;
+                    return Err(StepShape::NotStarted);
                 }
                 self.last = None;
             }
-            _ if !self.started => return false,
+            _ if !self.started => return Err(StepShape::NotStarted),
             _ => {}
         }
         let fresh = matches!(step.kind, Kind::Init | Kind::Restart);
+        if fresh {
+            self.log = Runs::default();
+        }
+        let from = step.state.log_from.max(1);
+        if from > self.log.len().saturating_add(1) {
+            return Err(StepShape::LogGap {
+                from,
+                len: self.log.len(),
+            });
+        }
+        self.log.truncate(from - 1);
+        self.log.extend(&step.state.log);
         if step.kind == Kind::Restart {
             self.check_restart(&step.state, f);
         }
@@ -55,7 +81,7 @@ impl ServerTrack {
         self.effects(step, f);
         self.check_state(step, fresh, cluster, f);
         self.last = Some(step.state.clone());
-        true
+        Ok(())
     }
 
     fn check_restart(&self, state: &StateView, f: &mut Findings) {
@@ -77,13 +103,13 @@ impl ServerTrack {
                 ),
             );
         }
-        let log = normalize(&state.log);
-        if log != self.disk_log {
+        if self.log != self.disk_log {
             f.report(
                 TraceRule::RestartFromDurable,
                 format!(
-                    "restarted with log {log:?}, persisted {:?} (as [term, count] runs)",
-                    self.disk_log
+                    "restarted with log {:?}, persisted {:?} (as [term, count] runs)",
+                    self.log.counts(),
+                    self.disk_log.counts()
                 ),
             );
         }
@@ -143,7 +169,7 @@ impl ServerTrack {
                 }
                 StepEffect::PersistLog { from, entries } => {
                     let keep = from.saturating_sub(1);
-                    let stored = runs_len(&self.disk_log);
+                    let stored = self.disk_log.len();
                     if keep > stored {
                         f.report(
                             TraceRule::PersistBeforeReveal,
@@ -152,9 +178,9 @@ impl ServerTrack {
                             ),
                         );
                     }
-                    truncate_runs(&mut self.disk_log, keep);
+                    self.disk_log.truncate(keep);
                     for &term in entries {
-                        push_run(&mut self.disk_log, term, 1);
+                        self.disk_log.push(term, 1);
                     }
                 }
                 StepEffect::Send { to, msg, .. } => self.check_send(me, *to, msg, f),
@@ -175,7 +201,7 @@ impl ServerTrack {
                             ),
                         );
                     }
-                    if step.state.term_at(*index) != Some(*term) {
+                    if self.log.term_at(*index) != Some(*term) {
                         f.report(
                             TraceRule::ApplyInOrder,
                             format!("applied index {index} as term {term}, not its log term"),
@@ -233,11 +259,11 @@ impl ServerTrack {
                 success: true,
                 match_index: Some(m),
                 ..
-            } if *m > runs_len(&self.disk_log) => f.report(
+            } if *m > self.disk_log.len() => f.report(
                 TraceRule::PersistBeforeReveal,
                 format!(
                     "acknowledged index {m} with {} entries on disk",
-                    runs_len(&self.disk_log)
+                    self.disk_log.len()
                 ),
             ),
             _ => {}
@@ -306,18 +332,18 @@ impl ServerTrack {
         let c = state.commit;
         if state.role == TraceRole::Leader {
             // §5.4.2: a leader commits index c only if log[c] is of its current term ...
-            if term_at(&state.log, c) != Some(state.term) {
+            if self.log.term_at(c) != Some(state.term) {
                 f.report(
                     TraceRule::CommitCurrentTerm,
                     format!(
                         "leader of term {} committed index {c} of term {:?}",
                         state.term,
-                        term_at(&state.log, c)
+                        self.log.term_at(c)
                     ),
                 );
             }
             // ... and a majority (itself with the entry on disk) acknowledged it (§5.3).
-            let own = u64::from(runs_len(&self.disk_log) >= c);
+            let own = u64::from(self.disk_log.len() >= c);
             let acked = self.acks.values().filter(|&&m| m >= c).count() as u64;
             if own + acked < cluster.majority() {
                 f.report(
