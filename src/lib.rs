@@ -55,6 +55,7 @@ mod read;
 mod replication;
 pub mod sim;
 mod state_machine;
+pub mod trace;
 mod transfer;
 
 pub use client::{ClientRequest, ClientResponse};

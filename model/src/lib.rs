@@ -35,6 +35,7 @@ pub mod shared;
 mod spelling;
 pub mod summary;
 pub mod swarm;
+pub mod trace;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};

@@ -6,7 +6,8 @@
 //! refraft-model check --break vote-once    # a rule switched off: the checker finds the violation
 //! refraft-model explore --address localhost:3000
 //! refraft-model simulate --seed 7 --max-states 200000 --servers 5
-//! refraft-model replay tests/counterexamples/vote-once.json
+//! refraft-model replay tests/counterexamples/vote-once.json --trace vote-once.ndjson
+//! refraft-model validate vote-once.ndjson  # any implementation's trace (spec/TRACE.md)
 //! ```
 
 mod cli;
@@ -49,6 +50,15 @@ enum Command {
         /// Also write a self-contained HTML report (space-time diagram, state table).
         #[arg(long, value_name = "OUT.html")]
         html: Option<PathBuf>,
+        /// Also write the path as a trace (NDJSON, spec/TRACE.md).
+        #[arg(long, value_name = "OUT.ndjson")]
+        trace: Option<PathBuf>,
+    },
+    /// Check a trace of any Raft implementation (NDJSON, spec/TRACE.md; `-` for standard
+    /// input) against Figure 2's rules and Figure 3's properties.
+    Validate {
+        /// The trace file.
+        file: PathBuf,
     },
 }
 
@@ -326,7 +336,10 @@ fn main() -> ExitCode {
         Command::Check(args) => check(args),
         Command::Explore(args) => explore(args),
         Command::Simulate(args) => simulate(args),
-        Command::Replay { file, html } => cli::replay::run(&file, html.as_deref()),
+        Command::Replay { file, html, trace } => {
+            cli::replay::run(&file, html.as_deref(), trace.as_deref())
+        }
+        Command::Validate { file } => cli::validate::run(&file),
     };
     match result {
         Ok(code) => code,

@@ -31,6 +31,7 @@ mod flow;
 mod network;
 mod rng;
 mod seeds;
+mod tracing;
 
 pub use checker::SafetyChecker;
 pub use features::ReadAnswer;
@@ -89,6 +90,8 @@ pub struct SimConfig {
     pub check_quorum: bool,
     /// `Config::read_mode` of every server.
     pub read_mode: crate::config::ReadMode,
+    /// Whether to record a trace of every step (`spec/TRACE.md`, [`SimConfig::traced`]).
+    pub trace: bool,
 }
 
 impl SimConfig {
@@ -109,6 +112,7 @@ impl SimConfig {
             pre_vote: true,
             check_quorum: false,
             read_mode: crate::config::ReadMode::ReadIndex,
+            trace: false,
         }
     }
 
@@ -183,6 +187,8 @@ enum Event {
         to: NodeId,
         incarnation: u64,
         message: Message<KvCommand>,
+        /// The send's id in the trace, when tracing.
+        id: Option<crate::trace::MessageId>,
     },
     Timer {
         node: NodeId,
@@ -272,6 +278,7 @@ pub struct Simulation {
     stats: Stats,
     trace: VecDeque<(Duration, String)>,
     trace_on: bool,
+    tracer: Option<tracing::SimTracer>,
 }
 
 const TRACE_LEN: usize = 40;
@@ -344,6 +351,7 @@ impl Simulation {
             stats: Stats::default(),
             trace: VecDeque::new(),
             trace_on: true,
+            tracer: config.trace.then(tracing::SimTracer::default),
         };
         for i in 0..sim.servers.len() {
             sim.boot(i)?;
@@ -607,6 +615,7 @@ impl Simulation {
                 to,
                 incarnation,
                 message,
+                id,
             } => {
                 let Some(i) = self.position(to) else {
                     return Ok(true);
@@ -621,7 +630,7 @@ impl Simulation {
                     return Ok(true);
                 }
                 self.note(|| format!("{from}->{to} {}", describe(&message)));
-                let result = self.step_node(i, Input::Message { from, message })?;
+                let result = self.step_node_traced(i, Input::Message { from, message }, id)?;
                 self.judge(to, result)?;
             }
             Event::Timer {
@@ -885,6 +894,9 @@ impl Simulation {
         let disk = self.servers[i].disk.clone();
         match Node::new(config, disk, KvStore::default(), &mut out) {
             Ok(node) => {
+                if let Some(tracer) = self.tracer.as_mut() {
+                    tracer.start(self.servers[i].incarnation > 0, out.as_slice(), &node);
+                }
                 self.servers[i].node = Some(node);
                 self.perform(i, out, None)
             }
@@ -899,12 +911,26 @@ impl Simulation {
         i: usize,
         input: Input<KvCommand>,
     ) -> Result<Result<(), StepError>, SimError> {
+        self.step_node_traced(i, input, None)
+    }
+
+    /// [`Self::step_node`] for a delivery whose send had trace id `id`.
+    fn step_node_traced(
+        &mut self,
+        i: usize,
+        input: Input<KvCommand>,
+        id: Option<crate::trace::MessageId>,
+    ) -> Result<Result<(), StepError>, SimError> {
         let mut out = NodeEffects::<KvStore>::new();
         let node = self.servers[i].node.as_mut().expect("stepped server is up");
         let was_leader = node
             .is_leader()
             .then(|| (node.current_term(), node.log().last_index()));
+        let traced = self.tracer.is_some().then(|| input.clone());
         let result = node.step(input, &mut out);
+        if let (Some(tracer), Some(input)) = (self.tracer.as_mut(), traced) {
+            tracer.step(&input, id, out.as_slice(), node);
+        }
         self.perform(i, out, was_leader)?;
         Ok(result)
     }
@@ -1011,6 +1037,7 @@ impl Simulation {
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, message: Message<KvCommand>) {
+        let id = self.tracer.as_mut().and_then(|t| t.next_send());
         self.stats.messages_sent += 1;
         if let Message::AppendEntries(a) = &message {
             self.stats.requests_sent += 1;
@@ -1054,6 +1081,7 @@ impl Simulation {
                     to,
                     incarnation,
                     message: message.clone(),
+                    id,
                 },
             );
         }

@@ -7,3 +7,4 @@ pub mod flags;
 pub mod out;
 pub mod progress;
 pub mod replay;
+pub mod validate;

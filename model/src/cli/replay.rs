@@ -7,9 +7,9 @@ use stateright::Model;
 use std::path::Path;
 use std::process::ExitCode;
 
-/// Replays `file`; writes the HTML report to `html` if given.
-pub fn run(file: &Path, html: Option<&Path>) -> Result<ExitCode, String> {
-    if let Some(out) = html {
+/// Replays `file`; writes the HTML report to `html` and the trace to `trace` if given.
+pub fn run(file: &Path, html: Option<&Path>, trace: Option<&Path>) -> Result<ExitCode, String> {
+    for out in html.iter().chain(trace.iter()) {
         report::check_writable(out)?;
     }
     let text = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -54,6 +54,12 @@ pub fn run(file: &Path, html: Option<&Path>) -> Result<ExitCode, String> {
         std::fs::write(out, report::html(&model, &cx, &states))
             .map_err(|e| format!("{}: {e}", out.display()))?;
         say!("HTML report written to {}", out.display());
+    }
+    if let Some(out) = trace {
+        let (header, steps) = refraft_model::trace::trace_of(&states, &cx.steps)?;
+        std::fs::write(out, refraft_model::trace::to_ndjson(&header, &steps))
+            .map_err(|e| format!("{}: {e}", out.display()))?;
+        say!("trace ({} steps) written to {}", steps.len(), out.display());
     }
     Ok(if reproduced {
         ExitCode::SUCCESS

@@ -1,0 +1,165 @@
+//! Model paths as traces (`replay --trace`) and `refraft-model validate`, run as users run
+//! them: every kept counterexample becomes a trace; the validator, which knows nothing of rule
+//! switches, rejects those whose broken rule shows in one server's steps or in Figure 3's
+//! properties, naming the rule, and passes the others (liveness, client and flow-control rules,
+//! and invariants stronger than Figure 3). Bad trace files are errors with their line.
+
+use refraft_model::trace::{to_ndjson, trace_of, validate};
+use refraft_model::{Counterexample, RaftModel};
+use std::path::PathBuf;
+use std::process::Command;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+fn trace_text(name: &str) -> String {
+    let path = root()
+        .join("tests/counterexamples")
+        .join(format!("{name}.json"));
+    let cx = Counterexample::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    let model = RaftModel::new(cx.settings.clone()).unwrap();
+    let states = cx.replay_on(&model).unwrap();
+    let (header, steps) = trace_of(&states, &cx.steps).unwrap();
+    to_ndjson(&header, &steps)
+}
+
+/// The first rule the validator reports on each kept counterexample's trace (`None`: passes).
+const EXPECTED: &[(&str, Option<&str>)] = &[
+    ("adopt-higher-term", None), // liveness (--stable)
+    ("append-stale-term", None), // MoreUpToDateCorrectInv, before any Figure 3 property
+    ("apply-once", None),        // linearizability of the clients' history
+    ("apply-only-committed", Some("apply-only-committed")),
+    ("current-term-commit", Some("commit-current-term")),
+    ("current-term-votes", Some("election-safety")),
+    ("election-restriction", Some("leader-completeness")),
+    ("match-index-from-ack", Some("match-from-ack")),
+    ("next-index-bound", None), // flow control
+    ("persist-entries", Some("persist-before-reveal")),
+    ("persist-term", Some("persist-before-reveal")),
+    ("persist-vote", Some("persist-before-reveal")),
+    ("prev-log-term", Some("log-matching")),
+    ("prevote-keeps-term", None),         // disruption
+    ("probe-on-reject", None),            // flow control
+    ("read-after-own-term-commit", None), // a stale read (reads are not in trace format v1's checks)
+    ("reply-after-apply", None),          // acknowledged => committed (client side)
+    ("truncate-only-on-conflict", Some("leader-completeness")),
+    ("vote-once", Some("one-vote-per-term")),
+];
+
+#[test]
+fn kept_counterexamples_as_traces() {
+    for &(name, expected) in EXPECTED {
+        let report = validate(trace_text(name).as_bytes()).unwrap();
+        let first = report.violations.first();
+        let got = first.map(|v| v.rule.name());
+        assert_eq!(got, expected, "{name}: {:?}", report.violations);
+        assert!(report.steps > 5, "{name}: {} steps", report.steps);
+    }
+}
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_refraft-model"))
+}
+
+fn tmp(name: &str, text: &str) -> PathBuf {
+    let dir = root().join("target/trace-tests");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn replay_writes_a_trace_that_validate_reads() {
+    let out = root().join("target/trace-tests/vote-once.ndjson");
+    std::fs::create_dir_all(out.parent().unwrap()).unwrap();
+    let cx = root().join("tests/counterexamples/vote-once.json");
+    let replay = bin()
+        .arg("replay")
+        .arg(&cx)
+        .arg("--trace")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        replay.status.success(),
+        "{}",
+        String::from_utf8_lossy(&replay.stderr)
+    );
+    assert!(String::from_utf8_lossy(&replay.stdout).contains("trace (11 steps) written to"));
+    let run = bin().arg("validate").arg(&out).output().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("one-vote-per-term [§5.2, Figure 2 (votedFor)]"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("violation(s) in 11 steps, first at line 9"),
+        "{stdout}"
+    );
+    let good = tmp("good.ndjson", &trace_text("apply-once"));
+    let run = bin().arg("validate").arg(&good).output().unwrap();
+    assert_eq!(run.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("9 steps, every rule holds"));
+}
+
+#[test]
+fn bad_trace_files_are_errors_with_their_line() {
+    let text = trace_text("apply-once");
+    let mut lines: Vec<&str> = text.lines().collect();
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("missing.ndjson", String::new(), "No such file"),
+        (
+            "empty.ndjson",
+            String::new(),
+            "line 1: bad header: the trace is empty",
+        ),
+        (
+            "header.ndjson",
+            "{\"format\":\"other\",\"version\":1,\"nodes\":[0]}\n".into(),
+            "line 1: bad header: format is \"other\"",
+        ),
+        (
+            "garbage.ndjson",
+            format!("{}\n{}\nnot json\n", lines[0], lines[1]),
+            "line 3: expected ident",
+        ),
+        (
+            "field.ndjson",
+            format!("{}\n{{\"seq\":1,\"node\":0,\"kind\":\"jump\"}}\n", lines[0]),
+            "line 2: unknown variant `jump`",
+        ),
+        (
+            "node.ndjson",
+            format!(
+                "{}\n{}\n",
+                lines[0],
+                lines[1].replace("\"node\":0", "\"node\":77")
+            ),
+            "line 2: node 77 is not in the header's nodes",
+        ),
+    ];
+    lines.swap(2, 3);
+    let swapped = lines.join("\n");
+    for (name, body, message) in cases.iter().map(|(a, b, c)| (*a, b.clone(), *c)).chain([(
+        "order.ndjson",
+        swapped,
+        "line 4: seq 2 does not increase (previous 3)",
+    )]) {
+        let path = if name == "missing.ndjson" {
+            root().join("target/trace-tests/missing.ndjson")
+        } else {
+            tmp(name, &body)
+        };
+        let run = bin().arg("validate").arg(&path).output().unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{name}: {stderr}");
+        assert!(
+            stderr.starts_with("error: ") && stderr.contains(message),
+            "{name}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{name}: one line: {stderr}");
+    }
+}
