@@ -44,11 +44,19 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("read-after-own-term-commit", None), // a stale read (reads are not in trace format v1's checks)
     ("reply-after-apply", None),          // acknowledged => committed (client side)
     ("truncate-only-on-conflict", Some("leader-completeness")),
+    ("up-to-date-term-first", Some("leader-completeness")),
     ("vote-once", Some("one-vote-per-term")),
 ];
 
 #[test]
 fn kept_counterexamples_as_traces() {
+    let mut kept: Vec<String> = std::fs::read_dir(root().join("tests/counterexamples"))
+        .unwrap()
+        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    kept.sort();
+    let listed: Vec<&str> = EXPECTED.iter().map(|(n, _)| *n).collect();
+    assert_eq!(kept, listed, "every kept counterexample has an expected verdict here");
     for &(name, expected) in EXPECTED {
         let report = validate(trace_text(name).as_bytes()).unwrap();
         let first = report.violations.first();
