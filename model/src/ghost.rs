@@ -72,6 +72,9 @@ pub struct Ghost {
     pub read_by_read_index: bool,
     /// While leading, the server answered a read under its lease (§6.4.1).
     pub read_by_lease: bool,
+    /// As a follower, the server answered a read at a read index learned from the leader
+    /// (§6.4, `--forward-reads`).
+    pub read_by_follower: bool,
     /// The "heard from the leader recently" window: the term, the leader and the last
     /// heartbeat round this follower answered. Closed (`None`) when the server stops following
     /// that leader (its election timer fired, a newer term, a restart).
@@ -178,6 +181,7 @@ impl Ghost {
                 match path {
                     ReadPath::ReadIndex => self.read_by_read_index = true,
                     ReadPath::Lease => self.read_by_lease = true,
+                    ReadPath::Forwarded => self.read_by_follower = true,
                     ReadPath::Refused => {}
                 }
             }

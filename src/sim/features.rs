@@ -18,6 +18,7 @@ pub(super) struct Features {
     pre_vote: bool,
     check_quorum: bool,
     read_mode: ReadMode,
+    forward_reads: bool,
     /// The highest log index of a write acknowledged to a client so far.
     acked_max: Index,
     /// One-shot reads: the acknowledged-write floor when issued, and the answer once given.
@@ -43,6 +44,7 @@ impl Features {
             pre_vote: config.pre_vote,
             check_quorum: config.check_quorum,
             read_mode: config.read_mode,
+            forward_reads: config.forward_reads,
             acked_max: 0,
             reads: BTreeMap::new(),
         }
@@ -52,6 +54,7 @@ impl Features {
         config.pre_vote = self.pre_vote;
         config.check_quorum = self.check_quorum;
         config.read_mode = self.read_mode;
+        config.forward_reads = self.forward_reads;
     }
 
     pub(super) fn note_ack(&mut self, index: Index) {

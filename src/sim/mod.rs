@@ -85,6 +85,8 @@ pub struct SimConfig {
     pub check_quorum: bool,
     /// `Config::read_mode` of every server.
     pub read_mode: crate::config::ReadMode,
+    /// `Config::forward_reads` of every server (dissertation §6.4).
+    pub forward_reads: bool,
 }
 
 impl SimConfig {
@@ -102,6 +104,7 @@ impl SimConfig {
             pre_vote: true,
             check_quorum: false,
             read_mode: crate::config::ReadMode::ReadIndex,
+            forward_reads: false,
         }
     }
 
@@ -1163,5 +1166,12 @@ fn describe(message: &Message<KvCommand>) -> String {
         Message::TimeoutNow(m) => format!("TimeoutNow t{}", m.term),
         Message::Heartbeat(m) => format!("Heartbeat t{} round {}", m.term, m.round),
         Message::HeartbeatResponse(m) => format!("HeartbeatAck t{} round {}", m.term, m.round),
+        Message::ReadIndex(m) => format!("ReadIndex t{} {}#{}", m.term, m.client, m.serial),
+        Message::ReadIndexResponse(m) => {
+            format!(
+                "ReadIndexAck t{} {}#{} {:?}",
+                m.term, m.client, m.serial, m.read_index
+            )
+        }
     }
 }
