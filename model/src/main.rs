@@ -120,6 +120,9 @@ struct Bounds {
     /// Most heartbeat rounds (ReadIndex, CheckQuorum) a leader sends in its term.
     #[arg(long, default_value_t = 3)]
     max_rounds: u64,
+    /// Followers forward reads to the leader and serve them at its read index (§6.4).
+    #[arg(long)]
+    forward_reads: bool,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -163,6 +166,7 @@ impl Bounds {
             check_quorum: self.check_quorum,
             reads: self.reads,
             max_rounds: self.max_rounds,
+            forward_reads: self.forward_reads,
         };
         if self.stable && self.network == Some(NetworkKind::Duplicating) {
             return Err("--stable needs a network that removes delivered messages: use --network reordering or ordered (with duplication no run ever ends)".into());
@@ -338,6 +342,9 @@ fn features(s: &Settings) -> String {
     }
     if s.reads.without_log() {
         f.push_str(&format!(" reads={} max-rounds={}", s.reads, s.max_rounds));
+        if s.forward_reads {
+            f.push_str(" forward-reads");
+        }
     }
     f
 }

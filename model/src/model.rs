@@ -54,6 +54,7 @@ impl RaftModel {
             } else {
                 ReadMode::ReadIndex
             },
+            forward_reads: settings.forward_reads,
         });
         let client = RaftActor::Client(ClientSetup {
             servers: settings.servers,

@@ -80,6 +80,8 @@ pub const LOST_QUORUM: &str = "a leader steps down on lost quorum";
 pub const READ_BY_READ_INDEX: &str = "a read is served by ReadIndex";
 /// Reachability (lease reads): a read is answered under the leader's lease.
 pub const READ_BY_LEASE: &str = "a read is served by lease";
+/// Reachability (`--forward-reads`): a follower answers a read at the leader's read index.
+pub const READ_BY_FOLLOWER: &str = "a read is served by a follower";
 /// Reachability (Figure 8 (c)): an entry of an earlier term is on a majority, not yet
 /// committed, while a server without it at that index can still be elected.
 pub const FIGURE_8C: &str =
@@ -207,6 +209,11 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
     if reads && settings.reads == Reads::Lease {
         p.push(Property::sometimes(READ_BY_LEASE, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.read_by_lease)
+        }));
+    }
+    if reads && settings.reads.without_log() && settings.forward_reads && settings.servers > 1 {
+        p.push(Property::sometimes(READ_BY_FOLLOWER, |m, s| {
+            m.servers(s).any(|(srv, _)| srv.ghost.read_by_follower)
         }));
     }
 }

@@ -96,6 +96,8 @@ pub struct ServerSetup {
     pub check_quorum: bool,
     /// `Config::read_mode`.
     pub read_mode: ReadMode,
+    /// `Config::forward_reads`.
+    pub forward_reads: bool,
 }
 
 impl ServerSetup {
@@ -108,6 +110,7 @@ impl ServerSetup {
         config.pre_vote = self.pre_vote;
         config.check_quorum = self.check_quorum;
         config.read_mode = self.read_mode;
+        config.forward_reads = self.forward_reads;
         config.with_broken_rule(self.broken_rule)
     }
 

@@ -131,6 +131,10 @@ pub struct Settings {
     /// term than this are not explored.
     #[serde(default = "default_rounds")]
     pub max_rounds: u64,
+    /// Followers forward reads to the leader and serve them at its read index (dissertation
+    /// §6.4, `Config::forward_reads`); with `reads` read-index or lease.
+    #[serde(default)]
+    pub forward_reads: bool,
 }
 
 fn default_rounds() -> u64 {
@@ -217,6 +221,7 @@ impl Default for Settings {
             check_quorum: false,
             reads: Reads::Log,
             max_rounds: default_rounds(),
+            forward_reads: false,
         }
     }
 }
@@ -254,6 +259,9 @@ impl Settings {
         }
         if self.reads == Reads::Lease && !self.check_quorum {
             return Err("lease reads need check-quorum (CheckQuorum and stickiness)".into());
+        }
+        if self.forward_reads && !self.reads.without_log() {
+            return Err("--forward-reads needs --reads read-index or lease".into());
         }
         if self.stable && self.max_crashes > 0 {
             return Err("the stable scheduler allows no crashes".into());

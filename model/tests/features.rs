@@ -1,4 +1,5 @@
-//! PreVote, CheckQuorum and reads without log entries in the model: on biased random walks
+//! PreVote, CheckQuorum and reads without log entries (at the leader, and forwarded by
+//! followers) in the model: on biased random walks
 //! (deliveries preferred, `refraft-model simulate --delivery-first 6`), every safety property
 //! holds and each feature's reachability property is reached, so the checks of
 //! `rule_switches.rs` do not pass vacuously. The walks are bounded (a cut-short run "passes"),
@@ -90,6 +91,33 @@ fn lease_reads_are_linearizable_and_served() {
         300_000,
         &[READ_BY_LEASE, LOST_QUORUM, LEADER_REPLACED],
     );
+}
+
+#[test]
+fn forwarded_reads_are_linearizable_and_served_by_followers() {
+    let settings = Settings {
+        reads: Reads::ReadIndex,
+        forward_reads: true,
+        pre_vote: true,
+        ..base(1)
+    };
+    walk(settings, 300_000, &[READ_BY_FOLLOWER, LEADER_REPLACED]);
+    let settings = Settings {
+        reads: Reads::Lease,
+        check_quorum: true,
+        forward_reads: true,
+        ..base(1)
+    };
+    walk(settings, 300_000, &[READ_BY_FOLLOWER, LOST_QUORUM]);
+}
+
+#[test]
+fn forwarding_needs_reads_without_log_entries() {
+    let settings = Settings {
+        forward_reads: true,
+        ..base(1)
+    };
+    assert!(RaftModel::new(settings).is_err());
 }
 
 #[test]
