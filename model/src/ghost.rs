@@ -75,6 +75,13 @@ pub struct Ghost {
     /// As a follower, the server answered a read at a read index learned from the leader
     /// (§6.4, `--forward-reads`).
     pub read_by_follower: bool,
+    /// How many leadership transfers this server was asked to make while leading (§3.10).
+    pub transfers: usize,
+    /// The term of the election this server started on a TimeoutNow, while it runs.
+    pub transfer_campaign: Option<Term>,
+    /// This server was elected in an election it started on a TimeoutNow: a transfer to it
+    /// completed.
+    pub transfer_completed: bool,
     /// The "heard from the leader recently" window: the term, the leader and the last
     /// heartbeat round this follower answered. Closed (`None`) when the server stops following
     /// that leader (its election timer fired, a newer term, a restart).
@@ -97,6 +104,10 @@ pub enum Observed {
     },
     /// The quorum-check timer.
     QuorumCheck,
+    /// A leader's TimeoutNow (dissertation §3.10).
+    TimeoutNow,
+    /// An operator's request to transfer leadership.
+    TransferRequest,
     /// Anything else.
     Other,
 }
@@ -118,6 +129,11 @@ impl Observed {
                 round: h.round,
             },
             Input::Timeout(refraft::Timer::QuorumCheck) => Observed::QuorumCheck,
+            Input::Message {
+                message: Message::TimeoutNow(_),
+                ..
+            } => Observed::TimeoutNow,
+            Input::TransferLeadership(_) => Observed::TransferRequest,
             _ => Observed::Other,
         }
     }
@@ -170,6 +186,20 @@ impl Ghost {
         }
         if input == Observed::QuorumCheck && before.is_leader() && !after.is_leader() {
             self.lost_quorum = true;
+        }
+        if input == Observed::TransferRequest && before.is_leader() {
+            self.transfers += 1;
+        }
+        if input == Observed::TimeoutNow && after.is_candidate() && !before.is_candidate() {
+            self.transfer_campaign = Some(after.current_term());
+        }
+        if let Some(term) = self.transfer_campaign {
+            if after.is_leader() && after.current_term() == term {
+                self.transfer_completed = true;
+            }
+            if !after.is_candidate() {
+                self.transfer_campaign = None;
+            }
         }
         for e in effects {
             if let Effect::ReadReply {

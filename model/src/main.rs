@@ -123,6 +123,10 @@ struct Bounds {
     /// Followers forward reads to the leader and serve them at its read index (§6.4).
     #[arg(long)]
     forward_reads: bool,
+    /// Most leadership transfers asked for (dissertation §3.10); each new leader may be asked
+    /// once to hand leadership to one of its followers.
+    #[arg(long, default_value_t = 0)]
+    transfers: usize,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -167,6 +171,7 @@ impl Bounds {
             reads: self.reads,
             max_rounds: self.max_rounds,
             forward_reads: self.forward_reads,
+            transfers: self.transfers,
         };
         if self.stable && self.network == Some(NetworkKind::Duplicating) {
             return Err("--stable needs a network that removes delivered messages: use --network reordering or ordered (with duplication no run ever ends)".into());
@@ -344,6 +349,9 @@ fn features(s: &Settings) -> String {
         f.push_str(&format!(" reads={} max-rounds={}", s.reads, s.max_rounds));
         if s.forward_reads {
             f.push_str(" forward-reads");
+        }
+        if s.transfers > 0 {
+            f.push_str(&format!(" transfers={}", s.transfers));
         }
     }
     f

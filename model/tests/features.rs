@@ -5,11 +5,14 @@
 //! `rule_switches.rs` do not pass vacuously. The walks are bounded (a cut-short run "passes"),
 //! so each test also asserts a floor on the states visited.
 
+mod support;
+
 use refraft_model::chooser::DeliveryFirst;
 use refraft_model::properties::*;
 use refraft_model::settings::Reads;
 use refraft_model::{NetworkKind, RaftModel, Settings};
 use stateright::{Checker, Expectation, Model};
+use support::check_dfs;
 
 /// Walks `settings` for `states` states; asserts no "always" property is violated, every
 /// property in `reached` is reached, and returns the unique states visited.
@@ -127,4 +130,63 @@ fn lease_reads_without_check_quorum_are_refused() {
         ..base(1)
     };
     assert!(RaftModel::new(settings).is_err());
+}
+
+/// Leadership transfer (dissertation §3.10) under the stable scheduler (which never fires the
+/// abort timer): on every run that ends, every transfer asked for has completed (its target
+/// leads), and one does complete; every safety property holds (full closure).
+#[test]
+fn transfer_completes_under_the_stable_scheduler() {
+    let settings = Settings {
+        servers: 3,
+        max_term: 2,
+        max_crashes: 0,
+        transfers: 1,
+        ..Settings::default()
+    }
+    .stable();
+    let run = check_dfs(settings);
+    run.assert_all_hold();
+    assert!(run.results.contains_key(TRANSFER_RESOLVED));
+    assert!(run.found(TRANSFER_COMPLETED));
+    assert!(run.unique > 100, "only {} states", run.unique);
+}
+
+/// The same check fails when a lost TimeoutNow (or vote) is never re-sent and the abort timer
+/// never fires: the property can fail, so its pass above is not vacuous.
+#[test]
+fn transfer_stays_pending_when_messages_are_lost_and_nothing_aborts() {
+    let settings = Settings {
+        servers: 3,
+        max_term: 2,
+        max_crashes: 0,
+        transfers: 1,
+        lossy: true,
+        max_in_flight: Some(16),
+        ..Settings::default()
+    }
+    .stable();
+    let run = check_dfs(settings);
+    assert!(
+        run.found(TRANSFER_RESOLVED),
+        "a lost TimeoutNow must leave it pending"
+    );
+    for p in [ELECTION_SAFETY, LOG_MATCHING, LEADER_COMPLETENESS] {
+        assert!(!run.found(p), "violated: {p}");
+    }
+}
+
+/// Transfers with PreVote, CheckQuorum, a client and ReadIndex reads, on biased walks: every
+/// safety property holds (linearizable included: a transfer refuses proposals and hands the
+/// reads on) and a transfer completes.
+#[test]
+fn transfers_keep_safety_and_complete_on_walks() {
+    let settings = Settings {
+        pre_vote: true,
+        check_quorum: true,
+        reads: Reads::ReadIndex,
+        transfers: 2,
+        ..base(1)
+    };
+    walk(settings, 300_000, &[TRANSFER_COMPLETED, READ_BY_READ_INDEX]);
 }
