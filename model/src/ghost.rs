@@ -82,6 +82,9 @@ pub struct Ghost {
     /// This server was elected in an election it started on a TimeoutNow: a transfer to it
     /// completed.
     pub transfer_completed: bool,
+    /// While holding a lease (a majority heard from it within the period, §6.4.1), this
+    /// leader stepped down other than at a quorum check or for a transfer: it was disrupted.
+    pub disrupted: bool,
     /// The "heard from the leader recently" window: the term, the leader and the last
     /// heartbeat round this follower answered. Closed (`None`) when the server stops following
     /// that leader (its election timer fired, a newer term, a restart).
@@ -108,6 +111,8 @@ pub enum Observed {
     TimeoutNow,
     /// An operator's request to transfer leadership.
     TransferRequest,
+    /// A RequestVote of a leadership transfer (§3.10).
+    TransferVote,
     /// Anything else.
     Other,
 }
@@ -134,6 +139,10 @@ impl Observed {
                 ..
             } => Observed::TimeoutNow,
             Input::TransferLeadership(_) => Observed::TransferRequest,
+            Input::Message {
+                message: Message::RequestVote(v),
+                ..
+            } if v.leadership_transfer => Observed::TransferVote,
             _ => Observed::Other,
         }
     }
@@ -186,6 +195,14 @@ impl Ghost {
         }
         if input == Observed::QuorumCheck && before.is_leader() && !after.is_leader() {
             self.lost_quorum = true;
+        }
+        let legitimate = matches!(input, Observed::QuorumCheck | Observed::TransferVote);
+        if before.is_leader()
+            && before.leadership().lease().is_some()
+            && !after.is_leader()
+            && !legitimate
+        {
+            self.disrupted = true;
         }
         if input == Observed::TransferRequest && before.is_leader() {
             self.transfers += 1;

@@ -80,6 +80,10 @@ pub const LOST_QUORUM: &str = "a leader steps down on lost quorum";
 pub const READ_BY_READ_INDEX: &str = "a read is served by ReadIndex";
 /// Reachability (lease reads): a read is answered under the leader's lease.
 pub const READ_BY_LEASE: &str = "a read is served by lease";
+/// Safety (`--pre-vote --check-quorum --reads lease`, no transfers): a leader holding a lease
+/// (a majority heard from it within the period, so it has a live majority) never steps down
+/// other than at its own quorum check: no server, rejoining or not, disrupts it (§9.6, §4.2.3).
+pub const LEASE_LEADER_NOT_DISRUPTED: &str = "a leader with a live majority is not disrupted";
 /// Reachability (`--transfers`): the target of a leadership transfer is elected (§3.10).
 pub const TRANSFER_COMPLETED: &str = "a transfer completes";
 /// Liveness (`--stable --transfers N`): on every run that ends, all N transfers were asked for
@@ -215,6 +219,15 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
     if reads && settings.reads == Reads::Lease {
         p.push(Property::sometimes(READ_BY_LEASE, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.read_by_lease)
+        }));
+    }
+    if settings.pre_vote
+        && settings.check_quorum
+        && settings.reads == Reads::Lease
+        && settings.transfers == 0
+    {
+        p.push(Property::always(LEASE_LEADER_NOT_DISRUPTED, |m, s| {
+            m.servers(s).all(|(srv, _)| !srv.ghost.disrupted)
         }));
     }
     if settings.transfers > 0 {
