@@ -51,6 +51,12 @@ pub struct Config {
     /// another's, in percent. The lease (and the quorum-check period) is shortened by it.
     #[serde(default = "default_drift")]
     pub clock_drift_percent: u32,
+    /// Dissertation §6.4: "followers may forward a read and serve it locally after learning
+    /// the read index". A follower that knows the leader asks it for a read index
+    /// (`Message::ReadIndex`) and answers the read itself once it has applied that index; off
+    /// by default, when a follower refuses a read with a `NotLeader` hint.
+    #[serde(default)]
+    pub forward_reads: bool,
     #[cfg(feature = "rule-switches")]
     #[serde(default)]
     broken_rule: Option<Rule>,
@@ -153,6 +159,7 @@ impl Config {
             check_quorum: false,
             read_mode: ReadMode::ReadIndex,
             clock_drift_percent: default_drift(),
+            forward_reads: false,
             #[cfg(feature = "rule-switches")]
             broken_rule: None,
         })

@@ -105,7 +105,7 @@ impl<C> Leadership<C> {
                 .as_ref()
                 .map(|s| s.iter().map(|&p| f(p)).collect()),
             transfer: self.transfer.map(&f),
-            reads: self.reads.clone(),
+            reads: self.reads.iter().map(|r| r.map_node_ids(&f)).collect(),
         }
     }
 }

@@ -40,6 +40,7 @@ mod durable;
 mod effect;
 mod election;
 mod error;
+mod follower_read;
 mod ids;
 mod kv;
 mod leadership;
@@ -63,15 +64,16 @@ pub use config::{Config, ConfigError, ReadMode, Rule, UnknownRule};
 pub use durable::{DurableError, DurableState};
 pub use effect::{Effect, Effects, Timer};
 pub use error::{StepError, TransferError};
+pub use follower_read::ForwardedRead;
 pub use ids::{ClientId, Index, NodeId, Term};
 pub use kv::{KvCommand, KvOutput, KvStore, ParseKvError};
 pub use leadership::Leadership;
 pub use log::{Entries, Entry, Log, Payload};
 pub use message::{
     AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Heartbeat, HeartbeatResponse,
-    Message, RequestVote, RequestVoteResponse, TimeoutNow,
+    Message, ReadIndexRequest, ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,
 };
 pub use node::{Input, Node, NodeEffects, Role, StartError};
 pub use progress::{Flow, InFlight, Progress};
-pub use read::{PendingRead, ReadPath};
+pub use read::{PendingRead, ReadOrigin, ReadPath};
 pub use state_machine::{Session, SessionCheck, SessionMachine, StateMachine};

@@ -1,7 +1,7 @@
 //! The RPCs of Figure 2, as one-way messages: each request and each response is a message of
 //! its own, so that a network may delay, drop, duplicate or reorder them independently.
 
-use crate::ids::{Index, NodeId, Term};
+use crate::ids::{ClientId, Index, NodeId, Term};
 use crate::log::Entries;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,12 @@ pub enum Message<C> {
     Heartbeat(Heartbeat),
     /// The answer to a Heartbeat, naming its round.
     HeartbeatResponse(HeartbeatResponse),
+    /// Dissertation §6.4: a follower forwards a client's read and asks the leader for a read
+    /// index.
+    ReadIndex(ReadIndexRequest),
+    /// The leader's answer: the read index once leadership is confirmed, or none (it does not
+    /// lead, or stepped down before confirming).
+    ReadIndexResponse(ReadIndexResponse),
 }
 
 impl<C> Message<C> {
@@ -44,6 +50,8 @@ impl<C> Message<C> {
             Message::TimeoutNow(m) => m.term,
             Message::Heartbeat(m) => m.term,
             Message::HeartbeatResponse(m) => m.term,
+            Message::ReadIndex(m) => m.term,
+            Message::ReadIndexResponse(m) => m.term,
         }
     }
 
@@ -94,6 +102,32 @@ pub struct HeartbeatResponse {
     pub term: Term,
     /// The round answered.
     pub round: u64,
+}
+
+/// A follower's request for a read index (dissertation §6.4), naming the client's read so
+/// that the answer finds it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ReadIndexRequest {
+    /// The follower's `current_term`.
+    pub term: Term,
+    /// The client whose read is forwarded.
+    pub client: ClientId,
+    /// The read's serial.
+    pub serial: u64,
+}
+
+/// The leader's answer to a [`ReadIndexRequest`].
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct ReadIndexResponse {
+    /// The sender's `current_term`.
+    pub term: Term,
+    /// The client of the forwarded read.
+    pub client: ClientId,
+    /// The read's serial.
+    pub serial: u64,
+    /// The read index, recorded after an entry of the leader's term committed and confirmed
+    /// by a heartbeat round or the lease; `None` when the sender does not lead.
+    pub read_index: Option<Index>,
 }
 
 /// RequestVote results (Figure 2).

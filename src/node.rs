@@ -109,6 +109,8 @@ pub struct Node<M: StateMachine> {
     /// While leading: heartbeat rounds, the quorum check and lease, a transfer, waiting reads.
     /// Empty in any other role.
     pub(crate) lead: Leadership<M::Command>,
+    /// As a follower: the reads forwarded to the leader and not answered yet (§6.4).
+    pub(crate) forwarded: Vec<crate::follower_read::ForwardedRead<M::Command>>,
 }
 
 /// Why a node cannot start.
@@ -157,6 +159,7 @@ impl<M: StateMachine> Node<M> {
             match_tracker: MatchTracker::default(),
             pending: Pending::default(),
             lead: Leadership::default(),
+            forwarded: Vec::new(),
         })
     }
 
@@ -179,6 +182,8 @@ impl<M: StateMachine> Node<M> {
         // Figure 2, all servers: apply what became committed. `commit_to` has done so already,
         // so this changes nothing unless `Rule::ApplyOnlyCommitted` is switched off.
         self.apply_committed(out);
+        // §6.4: forwarded reads whose read index is now applied are answered.
+        self.serve_forwarded_reads(out);
         result
     }
 
@@ -232,6 +237,8 @@ impl<M: StateMachine> Node<M> {
             Message::TimeoutNow(m) => self.handle_timeout_now(from, m, out),
             Message::Heartbeat(m) => self.handle_heartbeat(from, m, out),
             Message::HeartbeatResponse(m) => self.handle_heartbeat_response(from, m, out),
+            Message::ReadIndex(m) => self.handle_read_index_request(from, m, out),
+            Message::ReadIndexResponse(m) => self.handle_read_index_response(from, m, out),
         }
     }
 
@@ -706,6 +713,7 @@ impl<M: StateMachine> Node<M> {
         n.config = Arc::new(self.config.map_node_ids(&f));
         n.durable.voted_for = self.durable.voted_for.map(&f);
         n.lead = self.lead.map_node_ids(&f);
+        n.forwarded = self.forwarded.iter().map(|r| r.map_node_ids(&f)).collect();
         n.role = match &self.role {
             Role::Follower { leader } => Role::Follower {
                 leader: leader.map(&f),

@@ -18,7 +18,7 @@
 use crate::client::ClientResponse;
 use crate::config::{ReadMode, Rule};
 use crate::effect::Effect;
-use crate::ids::{ClientId, Index};
+use crate::ids::{ClientId, Index, NodeId};
 use crate::node::{Node, NodeEffects, Role};
 use crate::state_machine::StateMachine;
 use crate::StepError;
@@ -31,6 +31,9 @@ pub enum ReadPath {
     ReadIndex,
     /// The leader's lease (§6.4.1).
     Lease,
+    /// Served by a follower at a read index it learned from the leader (§6.4, a forwarded
+    /// read; `Config::forward_reads`).
+    Forwarded,
     /// Not served: the answer says why (`NotLeader`).
     Refused,
 }
@@ -42,8 +45,9 @@ pub struct PendingRead<C> {
     pub client: ClientId,
     /// The read's serial.
     pub serial: u64,
-    /// The query.
-    pub query: C,
+    /// Whose read it is: a client's query to answer here, or a follower's forwarded read to
+    /// answer with the read index.
+    pub origin: ReadOrigin<C>,
     /// The commit index recorded for it; `None` until an entry of this term commits.
     pub read_index: Option<Index>,
     /// The heartbeat round that must be acknowledged by a majority (0: none sent yet).
@@ -52,9 +56,31 @@ pub struct PendingRead<C> {
     pub confirmed: Option<ReadPath>,
 }
 
+impl<C: Clone> PendingRead<C> {
+    /// The same read with its follower's id passed through `f` (for symmetry reduction).
+    pub(crate) fn map_node_ids(&self, f: impl Fn(NodeId) -> NodeId) -> Self {
+        let mut r = self.clone();
+        if let ReadOrigin::Follower(id) = r.origin {
+            r.origin = ReadOrigin::Follower(f(id));
+        }
+        r
+    }
+}
+
+/// Where a leader's pending read came from (dissertation §6.4).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum ReadOrigin<C> {
+    /// A client asked the leader: the leader answers the query itself.
+    Client(C),
+    /// A follower forwarded the read: the leader sends it the read index once confirmed.
+    Follower(NodeId),
+}
+
 impl<M: StateMachine> Node<M> {
-    /// Accepts a read-only query (dissertation §6.4). A server that does not lead refuses it
-    /// with a hint; the leader serves it once confirmed, without a log entry.
+    /// Accepts a read-only query (dissertation §6.4). The leader serves it once confirmed,
+    /// without a log entry. A follower that knows the leader forwards it when
+    /// `Config::forward_reads` is on (see `follower_read`); any other server refuses it with a
+    /// hint.
     pub fn handle_read(
         &mut self,
         request: crate::ClientRequest<M::Command>,
@@ -64,13 +90,15 @@ impl<M: StateMachine> Node<M> {
             return Err(StepError::NotAQuery);
         }
         if !self.is_leader() {
-            self.refuse_read(request.client, request.serial, out);
+            if !self.forward_read(request.clone(), out) {
+                self.refuse_read(request.client, request.serial, out);
+            }
             return Ok(());
         }
         self.lead.reads.push(PendingRead {
             client: request.client,
             serial: request.serial,
-            query: request.command,
+            origin: ReadOrigin::Client(request.command),
             read_index: None,
             round: 0,
             confirmed: None,
@@ -79,7 +107,27 @@ impl<M: StateMachine> Node<M> {
         Ok(())
     }
 
-    fn refuse_read(&self, client: ClientId, serial: u64, out: &mut NodeEffects<M>) {
+    /// Accepts a follower's forwarded read (dissertation §6.4) like a client's, to answer with
+    /// the read index once confirmed.
+    pub(crate) fn accept_forwarded_read(
+        &mut self,
+        from: NodeId,
+        client: ClientId,
+        serial: u64,
+        out: &mut NodeEffects<M>,
+    ) {
+        self.lead.reads.push(PendingRead {
+            client,
+            serial,
+            origin: ReadOrigin::Follower(from),
+            read_index: None,
+            round: 0,
+            confirmed: None,
+        });
+        self.advance_reads(out);
+    }
+
+    pub(crate) fn refuse_read(&self, client: ClientId, serial: u64, out: &mut NodeEffects<M>) {
         out.push(Effect::ReadReply {
             client,
             serial,
@@ -147,12 +195,23 @@ impl<M: StateMachine> Node<M> {
         let (ready, waiting): (Vec<_>, Vec<_>) = std::mem::take(&mut self.lead.reads)
             .into_iter()
             .partition(|r| {
-                r.confirmed.is_some() && r.read_index.is_some_and(|i| i <= last_applied)
+                // A forwarded read waits for the follower's state machine, not the leader's.
+                let forwarded = matches!(r.origin, ReadOrigin::Follower(_));
+                r.confirmed.is_some()
+                    && r.read_index.is_some_and(|i| forwarded || i <= last_applied)
             });
         self.lead.reads = waiting;
         for read in ready {
+            let query = match &read.origin {
+                ReadOrigin::Client(query) => query,
+                ReadOrigin::Follower(follower) => {
+                    // §6.4: the follower serves the read itself once it has applied the index.
+                    self.send_read_index(*follower, read.client, read.serial, read.read_index, out);
+                    continue;
+                }
+            };
             // Accepted reads are queries, and a state machine is deterministic.
-            let Some(output) = self.machine.query(&read.query) else {
+            let Some(output) = self.machine.query(query) else {
                 self.refuse_read(read.client, read.serial, out);
                 continue;
             };
@@ -169,7 +228,12 @@ impl<M: StateMachine> Node<M> {
     /// A leader that steps down refuses its waiting reads, naming the new leader if known.
     pub(crate) fn refuse_pending_reads(&mut self, out: &mut NodeEffects<M>) {
         for read in std::mem::take(&mut self.lead.reads) {
-            self.refuse_read(read.client, read.serial, out);
+            match read.origin {
+                ReadOrigin::Client(_) => self.refuse_read(read.client, read.serial, out),
+                ReadOrigin::Follower(f) => {
+                    self.send_read_index(f, read.client, read.serial, None, out)
+                }
+            }
         }
     }
 }

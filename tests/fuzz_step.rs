@@ -124,6 +124,24 @@ fn message() -> impl Strategy<Value = Message<KvCommand>> {
                 },
             })
         }),
+        (number(), 0..3u64, 0..3u64, prop::option::of(number())).prop_map(
+            |(term, client, serial, read_index)| {
+                let client = ClientId(client);
+                match read_index {
+                    Some(0) => Message::ReadIndex(ReadIndexRequest {
+                        term,
+                        client,
+                        serial,
+                    }),
+                    read_index => Message::ReadIndexResponse(ReadIndexResponse {
+                        term,
+                        client,
+                        serial,
+                        read_index,
+                    }),
+                }
+            }
+        ),
     ]
 }
 
@@ -175,11 +193,13 @@ struct Server {
 }
 
 fn config(i: usize) -> Config {
-    Config::new(
+    let mut config = Config::new(
         NodeId(MEMBERS[i]),
         MEMBERS.iter().map(|&m| NodeId(m)).collect(),
     )
-    .unwrap()
+    .unwrap();
+    config.forward_reads = true;
+    config
 }
 
 fn start(i: usize, disk: DurableState<KvCommand>) -> Result<Server, TestCaseError> {
@@ -306,14 +326,20 @@ fn drive(ops: Vec<Op>) -> Result<Reached, TestCaseError> {
                 client,
                 serial,
                 command,
-            } => (
-                to,
-                Input::ClientRequest(ClientRequest {
+            } => {
+                let request = ClientRequest {
                     client: ClientId(client),
                     serial,
                     command,
-                }),
-            ),
+                };
+                // Half the GETs are reads without log entries (forwarded at followers, §6.4).
+                let read = matches!(request.command, KvCommand::Get { .. }) && serial % 2 == 0;
+                if read {
+                    (to, Input::Read(request))
+                } else {
+                    (to, Input::ClientRequest(request))
+                }
+            }
             Op::Restart { to } => {
                 let disk = servers[to].disk.clone();
                 servers[to] = start(to, disk)?;

@@ -289,6 +289,76 @@ fn read_only_safe() {
     run_seeds("read_only_safe", SEEDS, run_read_only_safe);
 }
 
+/// etcd TestReadOnlyOptionSafe's follower half (a follower's `MsgReadIndex` is forwarded to
+/// the leader), dissertation §6.4: with `forward_reads`, a read at a follower is confirmed by
+/// the leader's heartbeat round and served by the follower at the leader's read index, with no
+/// log entry, once it has applied that index; a follower cut off from the leader answers nothing (its read waits, and is
+/// refused once its election timer fires).
+fn run_read_at_follower_forwarded(seed: u64, mode: ReadMode) -> Result<(), SimError> {
+    let mut config = SimConfig::new(3, seed).manual_timers();
+    config.check_quorum = mode == ReadMode::Lease;
+    config.read_mode = mode;
+    config.forward_reads = true;
+    let mut sim = Simulation::new(config);
+    elect(&mut sim, 1)?;
+    propose(&mut sim, 1, "1")?;
+    if mode == ReadMode::Lease {
+        fire(&mut sim, 1, Timer::QuorumCheck)?;
+    }
+    let last = node(&sim, 1).log().last_index();
+    let read = sim.read(NodeId(2), "x")?;
+    sim.settle()?;
+    // The follower learned the read index but has not yet heard that it is committed: it
+    // waits until it has applied it (the next heartbeat carries the commit index).
+    ensure(&sim, sim.read_answer(read).is_none(), || {
+        "served before applying the read index".into()
+    })?;
+    fire(&mut sim, 1, Timer::Heartbeat)?;
+    let answer = sim.read_answer(read).cloned();
+    ensure(
+        &sim,
+        answer.as_ref().is_some_and(|a| {
+            a.server == NodeId(2)
+                && a.path == ReadPath::Forwarded
+                && a.read_index == last
+                && a.response == value("1")
+        }),
+        || format!("forwarded read answered {answer:?}"),
+    )?;
+    ensure(&sim, node(&sim, 1).log().last_index() == last, || {
+        "the read took a log entry".into()
+    })?;
+    sim.disconnect(NodeId(3));
+    let cut_off = sim.read(NodeId(3), "x")?;
+    sim.settle()?;
+    ensure(&sim, sim.read_answer(cut_off).is_none(), || {
+        "a follower cut off from the leader answered".into()
+    })?;
+    fire(&mut sim, 3, Timer::Election)?;
+    let refused = sim.read_answer(cut_off).cloned();
+    ensure(
+        &sim,
+        refused
+            .as_ref()
+            .is_some_and(|a| a.path == ReadPath::Refused),
+        || format!("after its election timer: {refused:?}"),
+    )
+}
+
+#[test]
+fn read_at_follower_forwarded() {
+    run_seeds("read_at_follower_forwarded", SEEDS, |s| {
+        run_read_at_follower_forwarded(s, ReadMode::ReadIndex)
+    });
+}
+
+#[test]
+fn read_at_follower_forwarded_lease() {
+    run_seeds("read_at_follower_forwarded_lease", SEEDS, |s| {
+        run_read_at_follower_forwarded(s, ReadMode::Lease)
+    });
+}
+
 /// etcd TestReadOnlyOptionLease: with CheckQuorum and a lease granted by a passed quorum
 /// check, the leader answers at once, without a heartbeat round.
 fn run_read_only_lease_based(seed: u64) -> Result<(), SimError> {
@@ -537,10 +607,11 @@ fn leader_transfer_errors_and_second_transfer_to_same_node() {
 /// Lease and ReadIndex reads with timers on their own, a lossy network and partitions: every
 /// read answered reflects every write acknowledged before it was issued (the simulator fails
 /// the run otherwise).
-fn run_reads_under_churn(seed: u64, mode: ReadMode) -> Result<(), SimError> {
+fn run_reads_under_churn(seed: u64, mode: ReadMode, forward: bool) -> Result<(), SimError> {
     let mut config = SimConfig::new(3, seed).network(refraft::sim::NetworkConfig::unreliable());
     config.check_quorum = true;
     config.read_mode = mode;
+    config.forward_reads = forward;
     let mut sim = Simulation::new(config);
     let mut served = 0;
     for round in 0..6u64 {
@@ -574,13 +645,24 @@ fn run_reads_under_churn(seed: u64, mode: ReadMode) -> Result<(), SimError> {
 #[test]
 fn reads_under_churn_read_index() {
     run_seeds("reads_under_churn_read_index", SEEDS, |s| {
-        run_reads_under_churn(s, ReadMode::ReadIndex)
+        run_reads_under_churn(s, ReadMode::ReadIndex, false)
     });
 }
 
 #[test]
 fn reads_under_churn_lease() {
     run_seeds("reads_under_churn_lease", SEEDS, |s| {
-        run_reads_under_churn(s, ReadMode::Lease)
+        run_reads_under_churn(s, ReadMode::Lease, false)
+    });
+}
+
+/// The same with reads at followers forwarded to the leader (dissertation §6.4).
+#[test]
+fn reads_under_churn_forwarded() {
+    run_seeds("reads_under_churn_forwarded", SEEDS, |s| {
+        run_reads_under_churn(s, ReadMode::ReadIndex, true)
+    });
+    run_seeds("reads_under_churn_forwarded_lease", SEEDS, |s| {
+        run_reads_under_churn(s, ReadMode::Lease, true)
     });
 }

@@ -20,6 +20,10 @@ pub enum ModelTimer {
     Server(Timer),
     /// A client's retry timer.
     ClientRetry,
+    /// An operator asks this server, while it leads, to transfer leadership to the server
+    /// with this actor index (dissertation §3.10, `--transfers`). Armed for each follower
+    /// when the server becomes leader; firing one cancels the others.
+    Transfer(usize),
 }
 
 /// A model actor.
@@ -117,6 +121,14 @@ impl Actor for RaftActor {
         match (self, timer) {
             (RaftActor::Server(setup), ModelTimer::Server(t)) => {
                 setup.step(state, Input::Timeout(*t), o)
+            }
+            (RaftActor::Server(setup), ModelTimer::Transfer(target)) => {
+                setup.cancel_transfer_requests(o);
+                setup.step(
+                    state,
+                    Input::TransferLeadership(node_id(Id::from(*target))),
+                    o,
+                )
             }
             (RaftActor::Client(setup), ModelTimer::ClientRetry) => setup.on_retry(state, o),
             _ => {}

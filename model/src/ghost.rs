@@ -72,6 +72,19 @@ pub struct Ghost {
     pub read_by_read_index: bool,
     /// While leading, the server answered a read under its lease (§6.4.1).
     pub read_by_lease: bool,
+    /// As a follower, the server answered a read at a read index learned from the leader
+    /// (§6.4, `--forward-reads`).
+    pub read_by_follower: bool,
+    /// How many leadership transfers this server was asked to make while leading (§3.10).
+    pub transfers: usize,
+    /// The term of the election this server started on a TimeoutNow, while it runs.
+    pub transfer_campaign: Option<Term>,
+    /// This server was elected in an election it started on a TimeoutNow: a transfer to it
+    /// completed.
+    pub transfer_completed: bool,
+    /// While holding a lease (a majority heard from it within the period, §6.4.1), this
+    /// leader stepped down other than at a quorum check or for a transfer: it was disrupted.
+    pub disrupted: bool,
     /// The "heard from the leader recently" window: the term, the leader and the last
     /// heartbeat round this follower answered. Closed (`None`) when the server stops following
     /// that leader (its election timer fired, a newer term, a restart).
@@ -94,6 +107,12 @@ pub enum Observed {
     },
     /// The quorum-check timer.
     QuorumCheck,
+    /// A leader's TimeoutNow (dissertation §3.10).
+    TimeoutNow,
+    /// An operator's request to transfer leadership.
+    TransferRequest,
+    /// A RequestVote of a leadership transfer (§3.10).
+    TransferVote,
     /// Anything else.
     Other,
 }
@@ -115,6 +134,15 @@ impl Observed {
                 round: h.round,
             },
             Input::Timeout(refraft::Timer::QuorumCheck) => Observed::QuorumCheck,
+            Input::Message {
+                message: Message::TimeoutNow(_),
+                ..
+            } => Observed::TimeoutNow,
+            Input::TransferLeadership(_) => Observed::TransferRequest,
+            Input::Message {
+                message: Message::RequestVote(v),
+                ..
+            } if v.leadership_transfer => Observed::TransferVote,
             _ => Observed::Other,
         }
     }
@@ -168,6 +196,28 @@ impl Ghost {
         if input == Observed::QuorumCheck && before.is_leader() && !after.is_leader() {
             self.lost_quorum = true;
         }
+        let legitimate = matches!(input, Observed::QuorumCheck | Observed::TransferVote);
+        if before.is_leader()
+            && before.leadership().lease().is_some()
+            && !after.is_leader()
+            && !legitimate
+        {
+            self.disrupted = true;
+        }
+        if input == Observed::TransferRequest && before.is_leader() {
+            self.transfers += 1;
+        }
+        if input == Observed::TimeoutNow && after.is_candidate() && !before.is_candidate() {
+            self.transfer_campaign = Some(after.current_term());
+        }
+        if let Some(term) = self.transfer_campaign {
+            if after.is_leader() && after.current_term() == term {
+                self.transfer_completed = true;
+            }
+            if !after.is_candidate() {
+                self.transfer_campaign = None;
+            }
+        }
         for e in effects {
             if let Effect::ReadReply {
                 path,
@@ -178,6 +228,7 @@ impl Ghost {
                 match path {
                     ReadPath::ReadIndex => self.read_by_read_index = true,
                     ReadPath::Lease => self.read_by_lease = true,
+                    ReadPath::Forwarded => self.read_by_follower = true,
                     ReadPath::Refused => {}
                 }
             }

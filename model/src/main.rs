@@ -132,6 +132,13 @@ struct Bounds {
     /// Most heartbeat rounds (ReadIndex, CheckQuorum) a leader sends in its term.
     #[arg(long, default_value_t = 3)]
     max_rounds: u64,
+    /// Followers forward reads to the leader and serve them at its read index (§6.4).
+    #[arg(long)]
+    forward_reads: bool,
+    /// Most leadership transfers asked for (dissertation §3.10); each new leader may be asked
+    /// once to hand leadership to one of its followers.
+    #[arg(long, default_value_t = 0)]
+    transfers: usize,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -175,6 +182,8 @@ impl Bounds {
             check_quorum: self.check_quorum,
             reads: self.reads,
             max_rounds: self.max_rounds,
+            forward_reads: self.forward_reads,
+            transfers: self.transfers,
         };
         if self.stable && self.network == Some(NetworkKind::Duplicating) {
             return Err("--stable needs a network that removes delivered messages: use --network reordering or ordered (with duplication no run ever ends)".into());
@@ -397,6 +406,12 @@ fn features(s: &Settings) -> String {
     }
     if s.reads.without_log() {
         f.push_str(&format!(" reads={} max-rounds={}", s.reads, s.max_rounds));
+        if s.forward_reads {
+            f.push_str(" forward-reads");
+        }
+        if s.transfers > 0 {
+            f.push_str(&format!(" transfers={}", s.transfers));
+        }
     }
     f
 }

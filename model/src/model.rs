@@ -10,7 +10,9 @@ use crate::properties;
 use crate::server::{ServerSetup, ServerState};
 use crate::settings::{NetworkKind, Reads, Settings};
 use refraft::{ReadMode, Timer};
-use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network};
+use stateright::actor::{
+    ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Timers,
+};
 use stateright::{Model, Path, Property, Rewrite, RewritePlan};
 
 /// A state of the whole system: every actor's state, the network, timers, crash flags, storage
@@ -56,6 +58,8 @@ impl RaftModel {
             } else {
                 ReadMode::ReadIndex
             },
+            forward_reads: settings.forward_reads,
+            transfers: settings.transfers > 0,
         });
         let client = RaftActor::Client(ClientSetup {
             servers: settings.servers,
@@ -151,10 +155,27 @@ impl RaftModel {
         if identity {
             return state.clone();
         }
+        // A transfer request names its target: rewritten like every other server id.
+        let timers_set = plan
+            .reindex(&state.timers_set)
+            .into_iter()
+            .map(|timers| {
+                let mut rewritten = Timers::new();
+                for t in timers.iter() {
+                    rewritten.set(match t {
+                        ModelTimer::Transfer(target) => {
+                            ModelTimer::Transfer(usize::from(plan.rewrite(&Id::from(*target))))
+                        }
+                        other => other.clone(),
+                    });
+                }
+                rewritten
+            })
+            .collect();
         State {
             actor_states: plan.reindex(&state.actor_states),
             network: state.network.rewrite(&plan),
-            timers_set: plan.reindex(&state.timers_set),
+            timers_set,
             random_choices: plan.reindex(&state.random_choices),
             crashed: plan.reindex(&state.crashed),
             actor_storages: plan.reindex(&state.actor_storages),
@@ -282,6 +303,17 @@ impl Model for RaftModel {
             ActorModelAction::Timeout(_, ModelTimer::Server(Timer::Heartbeat)) => {
                 self.settings.heartbeats && !self.settings.stable
             }
+            // A transfer's target stands in the next term: a leader of the last term the bounds
+            // allow is not asked (the transfer could never complete within them).
+            ActorModelAction::Timeout(id, ModelTimer::Transfer(_)) => self
+                .servers(state)
+                .nth(usize::from(*id))
+                .is_some_and(|(s, _)| s.node.current_term() < self.settings.max_term),
+            // The stable scheduler never aborts a transfer: "completes or aborts" then means
+            // that it completes.
+            ActorModelAction::Timeout(_, ModelTimer::Server(Timer::TransferTimeout)) => {
+                !self.settings.stable
+            }
             _ => true,
         });
         if self.settings.reads == Reads::Lease {
@@ -365,6 +397,17 @@ impl Model for RaftModel {
         let logs_ok = self
             .servers(state)
             .all(|(s, _)| s.node.log().last_index() <= max_log);
-        terms_ok && in_flight_ok && elections_ok && restarts_ok && rounds_ok && logs_ok
+        let transfers_ok = self
+            .servers(state)
+            .map(|(s, _)| s.ghost.transfers)
+            .sum::<usize>()
+            <= self.settings.transfers;
+        terms_ok
+            && in_flight_ok
+            && elections_ok
+            && restarts_ok
+            && rounds_ok
+            && logs_ok
+            && transfers_ok
     }
 }

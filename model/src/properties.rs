@@ -80,6 +80,18 @@ pub const LOST_QUORUM: &str = "a leader steps down on lost quorum";
 pub const READ_BY_READ_INDEX: &str = "a read is served by ReadIndex";
 /// Reachability (lease reads): a read is answered under the leader's lease.
 pub const READ_BY_LEASE: &str = "a read is served by lease";
+/// Safety (`--pre-vote --check-quorum --reads lease`, no transfers): a leader holding a lease
+/// (a majority heard from it within the period, so it has a live majority) never steps down
+/// other than at its own quorum check: no server, rejoining or not, disrupts it (§9.6, §4.2.3).
+pub const LEASE_LEADER_NOT_DISRUPTED: &str = "a leader with a live majority is not disrupted";
+/// Reachability (`--transfers`): the target of a leadership transfer is elected (§3.10).
+pub const TRANSFER_COMPLETED: &str = "a transfer completes";
+/// Liveness (`--stable --transfers N`): on every run that ends, all N transfers were asked for
+/// and none is pending: each target leads or its leader aborted (§3.10). The stable scheduler never fires the abort
+/// timer, so there it means that every transfer completes.
+pub const TRANSFER_RESOLVED: &str = "a transfer completes or aborts";
+/// Reachability (`--forward-reads`): a follower answers a read at the leader's read index.
+pub const READ_BY_FOLLOWER: &str = "a read is served by a follower";
 /// Reachability (Figure 8 (c)): an entry of an earlier term is on a majority, not yet
 /// committed, while a server without it at that index can still be elected.
 pub const FIGURE_8C: &str =
@@ -207,6 +219,44 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
     if reads && settings.reads == Reads::Lease {
         p.push(Property::sometimes(READ_BY_LEASE, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.read_by_lease)
+        }));
+    }
+    if settings.pre_vote
+        && settings.check_quorum
+        && settings.reads == Reads::Lease
+        && settings.transfers == 0
+    {
+        p.push(Property::always(LEASE_LEADER_NOT_DISRUPTED, |m, s| {
+            m.servers(s).all(|(srv, _)| !srv.ghost.disrupted)
+        }));
+    }
+    if settings.transfers > 0 {
+        p.push(Property::sometimes(TRANSFER_COMPLETED, |m, s| {
+            m.servers(s).any(|(srv, _)| srv.ghost.transfer_completed)
+        }));
+        if settings.stable {
+            // stateright's `eventually` holds on a path once the condition held at one state
+            // of it, so the condition must be false at the start: no transfer is pending, and
+            // either every transfer the bound allows has been asked for or a leader of the
+            // last term leads (it is never asked, see `RaftModel::actions`). Each leader is
+            // asked at most once and a pending transfer keeps its leader, so the last transfer
+            // is asked only after the others resolved.
+            p.push(Property::eventually(TRANSFER_RESOLVED, |m, s| {
+                let asked: usize = m.servers(s).map(|(srv, _)| srv.ghost.transfers).sum();
+                let last_term_leads = m.servers(s).any(|(srv, crashed)| {
+                    !crashed
+                        && srv.node.is_leader()
+                        && srv.node.current_term() >= m.settings.max_term
+                });
+                (asked >= m.settings.transfers || last_term_leads)
+                    && m.servers(s)
+                        .all(|(srv, crashed)| crashed || srv.node.leadership().transfer().is_none())
+            }));
+        }
+    }
+    if reads && settings.reads.without_log() && settings.forward_reads && settings.servers > 1 {
+        p.push(Property::sometimes(READ_BY_FOLLOWER, |m, s| {
+            m.servers(s).any(|(srv, _)| srv.ghost.read_by_follower)
         }));
     }
 }

@@ -96,6 +96,10 @@ pub struct ServerSetup {
     pub check_quorum: bool,
     /// `Config::read_mode`.
     pub read_mode: ReadMode,
+    /// `Config::forward_reads`.
+    pub forward_reads: bool,
+    /// Whether a new leader may be asked to transfer leadership (`--transfers`).
+    pub transfers: bool,
 }
 
 impl ServerSetup {
@@ -108,6 +112,7 @@ impl ServerSetup {
         config.pre_vote = self.pre_vote;
         config.check_quorum = self.check_quorum;
         config.read_mode = self.read_mode;
+        config.forward_reads = self.forward_reads;
         config.with_broken_rule(self.broken_rule)
     }
 
@@ -163,6 +168,13 @@ impl ServerSetup {
         state
     }
 
+    /// Withdraws the operator's transfer requests (the server stopped leading, or one fired).
+    pub fn cancel_transfer_requests(&self, o: &mut Out<RaftActor>) {
+        for peer in 0..self.servers {
+            o.cancel_timer(ModelTimer::Transfer(peer));
+        }
+    }
+
     /// Feeds `input` to the server whose state is `state`.
     pub fn step(
         &self,
@@ -188,6 +200,19 @@ impl ServerSetup {
             &next.node,
         );
         let persisted = perform(&mut next, effects, o);
+        if self.transfers && !before.node.is_leader() && next.node.is_leader() {
+            // Dissertation §3.10: an operator may ask the new leader to hand leadership to any
+            // one of its followers.
+            for peer in next.node.config().peers() {
+                o.set_timer(
+                    ModelTimer::Transfer(usize::from(server_id(peer))),
+                    model_timeout(),
+                );
+            }
+        }
+        if self.transfers && before.node.is_leader() && !next.node.is_leader() {
+            self.cancel_transfer_requests(o);
+        }
         next.ghost.observe_step(&before.node, &next.node);
         if persisted || next.ghost != before.ghost {
             o.save(Shared::new(Stored {

@@ -131,6 +131,15 @@ pub struct Settings {
     /// term than this are not explored.
     #[serde(default = "default_rounds")]
     pub max_rounds: u64,
+    /// Followers forward reads to the leader and serve them at its read index (dissertation
+    /// §6.4, `Config::forward_reads`); with `reads` read-index or lease.
+    #[serde(default)]
+    pub forward_reads: bool,
+    /// Leadership transfers (dissertation §3.10): a new leader may be asked, once in its term,
+    /// to hand leadership to any one follower; states in which more transfers were asked for
+    /// in total are not explored. 0: none.
+    #[serde(default)]
+    pub transfers: usize,
 }
 
 fn default_rounds() -> u64 {
@@ -217,6 +226,8 @@ impl Default for Settings {
             check_quorum: false,
             reads: Reads::Log,
             max_rounds: default_rounds(),
+            forward_reads: false,
+            transfers: 0,
         }
     }
 }
@@ -254,6 +265,12 @@ impl Settings {
         }
         if self.reads == Reads::Lease && !self.check_quorum {
             return Err("lease reads need check-quorum (CheckQuorum and stickiness)".into());
+        }
+        if self.transfers > 0 && self.servers < 2 {
+            return Err("--transfers needs two servers or more".into());
+        }
+        if self.forward_reads && !self.reads.without_log() {
+            return Err("--forward-reads needs --reads read-index or lease".into());
         }
         if self.stable && self.max_crashes > 0 {
             return Err("the stable scheduler allows no crashes".into());

@@ -80,6 +80,11 @@ pub fn raft_message(m: &Message<KvCommand>) -> String {
         Message::TimeoutNow(t) => format!("TN t{}", t.term),
         Message::Heartbeat(h) => format!("HB t{} round={}", h.term, h.round),
         Message::HeartbeatResponse(h) => format!("HB-ack t{} round={}", h.term, h.round),
+        Message::ReadIndex(r) => format!("RI t{} {}#{}", r.term, r.client, r.serial),
+        Message::ReadIndexResponse(r) => match r.read_index {
+            Some(i) => format!("RI-ack t{} {}#{} index={i}", r.term, r.client, r.serial),
+            None => format!("RI-ack t{} {}#{} refused", r.term, r.client, r.serial),
+        },
         Message::AppendEntries(ae) => format!(
             "AE t{} prev={}/{} {} c={}",
             ae.term,

@@ -1,14 +1,18 @@
-//! PreVote, CheckQuorum and reads without log entries in the model: on biased random walks
+//! PreVote, CheckQuorum and reads without log entries (at the leader, and forwarded by
+//! followers) in the model: on biased random walks
 //! (deliveries preferred, `refraft-model simulate --delivery-first 6`), every safety property
 //! holds and each feature's reachability property is reached, so the checks of
 //! `rule_switches.rs` do not pass vacuously. The walks are bounded (a cut-short run "passes"),
 //! so each test also asserts a floor on the states visited.
+
+mod support;
 
 use refraft_model::chooser::DeliveryFirst;
 use refraft_model::properties::*;
 use refraft_model::settings::Reads;
 use refraft_model::{NetworkKind, RaftModel, Settings};
 use stateright::{Checker, Expectation, Model};
+use support::check_dfs;
 
 /// Walks `settings` for `states` states; asserts no "always" property is violated, every
 /// property in `reached` is reached, and returns the unique states visited.
@@ -93,10 +97,138 @@ fn lease_reads_are_linearizable_and_served() {
 }
 
 #[test]
+fn forwarded_reads_are_linearizable_and_served_by_followers() {
+    let settings = Settings {
+        reads: Reads::ReadIndex,
+        forward_reads: true,
+        pre_vote: true,
+        ..base(1)
+    };
+    walk(settings, 300_000, &[READ_BY_FOLLOWER, LEADER_REPLACED]);
+    let settings = Settings {
+        reads: Reads::Lease,
+        check_quorum: true,
+        forward_reads: true,
+        ..base(1)
+    };
+    walk(settings, 300_000, &[READ_BY_FOLLOWER, LOST_QUORUM]);
+}
+
+#[test]
+fn forwarding_needs_reads_without_log_entries() {
+    let settings = Settings {
+        forward_reads: true,
+        ..base(1)
+    };
+    assert!(RaftModel::new(settings).is_err());
+}
+
+#[test]
 fn lease_reads_without_check_quorum_are_refused() {
     let settings = Settings {
         reads: Reads::Lease,
         ..base(1)
     };
     assert!(RaftModel::new(settings).is_err());
+}
+
+/// Leadership transfer (dissertation §3.10) under the stable scheduler (which never fires the
+/// abort timer): on every run that ends, every transfer asked for has completed (its target
+/// leads), and one does complete; every safety property holds (full closure).
+#[test]
+fn transfer_completes_under_the_stable_scheduler() {
+    let settings = Settings {
+        servers: 3,
+        max_term: 2,
+        max_crashes: 0,
+        transfers: 1,
+        ..Settings::default()
+    }
+    .stable();
+    let run = check_dfs(settings);
+    run.assert_all_hold();
+    assert!(run.results.contains_key(TRANSFER_RESOLVED));
+    assert!(run.found(TRANSFER_COMPLETED));
+    assert!(run.unique > 100, "only {} states", run.unique);
+}
+
+/// The same check fails when a lost TimeoutNow (or vote) is never re-sent and the abort timer
+/// never fires: the property can fail, so its pass above is not vacuous.
+#[test]
+fn transfer_stays_pending_when_messages_are_lost_and_nothing_aborts() {
+    let settings = Settings {
+        servers: 3,
+        max_term: 2,
+        max_crashes: 0,
+        transfers: 1,
+        lossy: true,
+        max_in_flight: Some(16),
+        ..Settings::default()
+    }
+    .stable();
+    let run = check_dfs(settings);
+    assert!(
+        run.found(TRANSFER_RESOLVED),
+        "a lost TimeoutNow must leave it pending"
+    );
+    for p in [ELECTION_SAFETY, LOG_MATCHING, LEADER_COMPLETENESS] {
+        assert!(!run.found(p), "violated: {p}");
+    }
+}
+
+/// Transfers with PreVote, CheckQuorum, a client and ReadIndex reads, on biased walks: every
+/// safety property holds (linearizable included: a transfer refuses proposals and hands the
+/// reads on) and a transfer completes.
+#[test]
+fn transfers_keep_safety_and_complete_on_walks() {
+    let settings = Settings {
+        pre_vote: true,
+        check_quorum: true,
+        reads: Reads::ReadIndex,
+        transfers: 2,
+        ..base(1)
+    };
+    walk(settings, 300_000, &[TRANSFER_COMPLETED, READ_BY_READ_INDEX]);
+}
+
+/// With PreVote, stickiness and leases, a leader holding a lease (a live majority) is never
+/// made to step down other than by its own quorum check: on biased walks the property holds.
+#[test]
+fn a_leader_with_a_live_majority_is_not_disrupted() {
+    let settings = Settings {
+        pre_vote: true,
+        check_quorum: true,
+        reads: Reads::Lease,
+        max_crashes: 1,
+        ..base(1)
+    };
+    walk(settings, 300_000, &[READ_BY_LEASE, PRE_VOTE_REJECTED]);
+}
+
+/// `prevote-keeps-term` broken: a server whose election timer fired sends a PreVote to the
+/// leader, which adopts its term and steps down while holding its lease (10 steps). BFS to
+/// depth 12: 2,132,353 unique states, 84 s at load average 15 (`refraft-model check --bfs
+/// --threads 2 --depth 12 --break prevote-keeps-term --pre-vote --check-quorum --reads lease
+/// --max-crashes 0 --max-term 2`); this test, the same search, 99 s at load average 5–7,
+/// hence `#[ignore]`.
+#[test]
+#[ignore]
+fn prevote_keeping_no_term_disrupts_a_leader_with_a_live_majority() {
+    let settings = Settings {
+        pre_vote: true,
+        check_quorum: true,
+        reads: Reads::Lease,
+        max_crashes: 0,
+        max_term: 2,
+        broken_rule: Some(refraft::Rule::PreVoteKeepsTerm),
+        ..Settings::default()
+    };
+    let c = RaftModel::new(settings)
+        .unwrap()
+        .checker()
+        .threads(2)
+        .target_max_depth(12)
+        .spawn_bfs()
+        .join();
+    assert!(c.discovery(LEASE_LEADER_NOT_DISRUPTED).is_some());
 }

@@ -19,6 +19,7 @@ pub(super) struct Features {
     check_quorum: bool,
     read_mode: ReadMode,
     window: usize,
+    forward_reads: bool,
     /// The highest log index of a write acknowledged to a client so far.
     acked_max: Index,
     /// One-shot reads: the acknowledged-write floor when issued, and the answer once given.
@@ -45,6 +46,7 @@ impl Features {
             check_quorum: config.check_quorum,
             read_mode: config.read_mode,
             window: config.max_in_flight_appends,
+            forward_reads: config.forward_reads,
             acked_max: 0,
             reads: BTreeMap::new(),
         }
@@ -55,6 +57,7 @@ impl Features {
         config.check_quorum = self.check_quorum;
         config.read_mode = self.read_mode;
         config.max_in_flight_appends = self.window;
+        config.forward_reads = self.forward_reads;
     }
 
     pub(super) fn note_ack(&mut self, index: Index) {

@@ -92,6 +92,8 @@ pub struct SimConfig {
     pub read_mode: crate::config::ReadMode,
     /// Whether to record a trace of every step (`spec/TRACE.md`, [`SimConfig::traced`]).
     pub trace: bool,
+    /// `Config::forward_reads` of every server (dissertation §6.4).
+    pub forward_reads: bool,
 }
 
 impl SimConfig {
@@ -113,6 +115,7 @@ impl SimConfig {
             check_quorum: false,
             read_mode: crate::config::ReadMode::ReadIndex,
             trace: false,
+            forward_reads: false,
         }
     }
 
@@ -1204,5 +1207,12 @@ fn describe(message: &Message<KvCommand>) -> String {
         Message::TimeoutNow(m) => format!("TimeoutNow t{}", m.term),
         Message::Heartbeat(m) => format!("Heartbeat t{} round {}", m.term, m.round),
         Message::HeartbeatResponse(m) => format!("HeartbeatAck t{} round {}", m.term, m.round),
+        Message::ReadIndex(m) => format!("ReadIndex t{} {}#{}", m.term, m.client, m.serial),
+        Message::ReadIndexResponse(m) => {
+            format!(
+                "ReadIndexAck t{} {}#{} {:?}",
+                m.term, m.client, m.serial, m.read_index
+            )
+        }
     }
 }
