@@ -7,7 +7,7 @@ use crate::client::{ClientSetup, ClientState};
 use crate::history::History;
 use crate::msg::Msg;
 use crate::properties;
-use crate::server::{ServerSetup, ServerState};
+use crate::server::{ServerSetup, ServerState, StutterSteps};
 use crate::settings::{NetworkKind, Reads, Settings};
 use refraft::{ReadMode, Timer};
 use stateright::actor::{ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network};
@@ -54,6 +54,7 @@ impl RaftModel {
             } else {
                 ReadMode::ReadIndex
             },
+            stutter: StutterSteps::default(),
         });
         let client = RaftActor::Client(ClientSetup {
             servers: settings.servers,
@@ -104,6 +105,18 @@ impl RaftModel {
     /// ```
     pub fn with_stutter_pruning(mut self, on: bool) -> Self {
         self.prune_stutter = on && !self.settings.stable;
+        // The actors report an unchanged server step as no step, so that stateright does not
+        // copy the system state only for `next_state` to find it unchanged: the same
+        // transitions are pruned, earlier.
+        let stutter = StutterSteps {
+            deliveries: self.prune_stutter && self.settings.network == NetworkKind::Duplicating,
+            timeouts: self.prune_stutter,
+        };
+        for actor in &mut self.inner.actors {
+            if let RaftActor::Server(setup) = actor {
+                setup.stutter = stutter;
+            }
+        }
         self
     }
 
