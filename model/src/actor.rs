@@ -84,7 +84,7 @@ impl Actor for RaftActor {
     }
 
     fn on_msg(&self, _id: Id, state: &mut Cow<ActorState>, src: Id, msg: Msg, o: &mut Out<Self>) {
-        match (self, msg) {
+        let changed = match (self, msg) {
             (RaftActor::Server(setup), Msg::Raft(message)) => {
                 let input = Input::Message {
                     from: node_id(src),
@@ -99,16 +99,22 @@ impl Actor for RaftActor {
                 setup.step(state, Input::Read(request), o)
             }
             (RaftActor::Client(setup), Msg::Reply { serial, response }) => {
-                setup.on_reply(state, serial, response, o)
+                setup.on_reply(state, serial, response, o);
+                true
             }
             // A message of the wrong kind for this actor is ignored.
-            _ => {}
-        }
+            _ => false,
+        };
         // Every delivery is a step, even one that changes no actor state: the message is
         // consumed (on the non-duplicating networks), as a real network consumes it. stateright
         // would otherwise leave such a message in flight forever, and its simulation checker
-        // cannot rebuild paths through deliveries it counted as no step.
-        state.to_mut();
+        // cannot rebuild paths through deliveries it counted as no step. The exception: an
+        // unchanged server on the duplicating network with stutter pruning on, where the
+        // delivery changes nothing at all (see `StutterSteps`).
+        let stutter_ok = matches!(self, RaftActor::Server(s) if s.stutter.deliveries);
+        if changed || !stutter_ok {
+            state.to_mut();
+        }
     }
 
     fn on_timeout(
@@ -118,22 +124,31 @@ impl Actor for RaftActor {
         timer: &ModelTimer,
         o: &mut Out<Self>,
     ) {
-        match (self, timer) {
+        let changed = match (self, timer) {
             (RaftActor::Server(setup), ModelTimer::Server(t)) => {
                 setup.step(state, Input::Timeout(*t), o)
             }
             (RaftActor::Server(setup), ModelTimer::Transfer(target)) => {
+                // The operator's request is consumed (its timers cancelled) whatever the node
+                // does with it: always a step.
                 setup.cancel_transfer_requests(o);
                 setup.step(
                     state,
                     Input::TransferLeadership(node_id(Id::from(*target))),
                     o,
-                )
+                );
+                true
             }
-            (RaftActor::Client(setup), ModelTimer::ClientRetry) => setup.on_retry(state, o),
-            _ => {}
+            (RaftActor::Client(setup), ModelTimer::ClientRetry) => {
+                setup.on_retry(state, o);
+                true
+            }
+            _ => false,
+        };
+        let stutter_ok = matches!(self, RaftActor::Server(s) if s.stutter.timeouts);
+        if changed || !stutter_ok {
+            state.to_mut();
         }
-        state.to_mut();
     }
 
     fn name(&self) -> String {

@@ -7,7 +7,7 @@ use crate::client::{ClientSetup, ClientState};
 use crate::history::History;
 use crate::msg::Msg;
 use crate::properties;
-use crate::server::{ServerSetup, ServerState};
+use crate::server::{ServerSetup, ServerState, StutterSteps};
 use crate::settings::{NetworkKind, Reads, Settings};
 use refraft::{ReadMode, Timer};
 use stateright::actor::{
@@ -60,6 +60,7 @@ impl RaftModel {
             },
             forward_reads: settings.forward_reads,
             transfers: settings.transfers > 0,
+            stutter: StutterSteps::default(),
         });
         let client = RaftActor::Client(ClientSetup {
             servers: settings.servers,
@@ -111,6 +112,18 @@ impl RaftModel {
     /// ```
     pub fn with_stutter_pruning(mut self, on: bool) -> Self {
         self.prune_stutter = on && !self.settings.stable;
+        // The actors report an unchanged server step as no step, so that stateright does not
+        // copy the system state only for `next_state` to find it unchanged: the same
+        // transitions are pruned, earlier.
+        let stutter = StutterSteps {
+            deliveries: self.prune_stutter && self.settings.network == NetworkKind::Duplicating,
+            timeouts: self.prune_stutter,
+        };
+        for actor in &mut self.inner.actors {
+            if let RaftActor::Server(setup) = actor {
+                setup.stutter = stutter;
+            }
+        }
         self
     }
 

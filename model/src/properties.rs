@@ -20,7 +20,7 @@ use refraft::{
     AppendEntriesResponse, AppendResult, ClientResponse, ConflictHint, Entry, KvCommand, Message,
     Payload,
 };
-use stateright::actor::Id;
+use stateright::actor::{Id, Network};
 use stateright::Property;
 
 /// §5.2 Election Safety: at most one leader is ever elected in a term.
@@ -403,19 +403,33 @@ fn more_up_to_date_correct(m: &RaftModel, s: &State) -> bool {
         .all(|l| committed(m, s).all(|(i, e)| l.get(i) == Some(e)))
 }
 
+/// Every message in flight, as (destination, message). stateright 0.31's `iter_all` never ends on
+/// the ordered network once one channel holds two messages (its iterator returns that
+/// channel's first message forever), so the ordered network's channels are read directly.
+fn in_flight<'a>(s: &'a State) -> Box<dyn Iterator<Item = (Id, &'a Msg)> + 'a> {
+    match &s.network {
+        Network::Ordered(channels) => Box::new(
+            channels
+                .iter()
+                .flat_map(|(&(_, dst), msgs)| msgs.iter().map(move |m| (dst, m))),
+        ),
+        network => Box::new(network.iter_all().map(|env| (env.dst, env.msg))),
+    }
+}
+
 fn acked_committed(m: &RaftModel, s: &State) -> bool {
-    s.network.iter_all().all(|env| match env.msg {
+    in_flight(s).all(|(dst, msg)| match msg {
         Msg::Reply {
             serial,
             response: ClientResponse::Applied(_),
         } => {
             // A read without a log entry (dissertation §6.4) is acknowledged with no entry.
             let k = (*serial as usize).saturating_sub(1);
-            let command = crate::client_command(m.settings.servers, usize::from(env.dst), k);
+            let command = crate::client_command(m.settings.servers, usize::from(dst), k);
             if m.settings.reads.without_log() && matches!(command, refraft::KvCommand::Get { .. }) {
                 return true;
             }
-            let client = client_id(env.dst);
+            let client = client_id(dst);
             committed(m, s).any(|(_, e)| {
                 matches!(&e.payload, Payload::Command { client: c, serial: n, .. }
                     if *c == client && n == serial)

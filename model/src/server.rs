@@ -100,6 +100,24 @@ pub struct ServerSetup {
     pub forward_reads: bool,
     /// Whether a new leader may be asked to transfer leadership (`--transfers`).
     pub transfers: bool,
+    /// Which steps that leave the server exactly as it was are left as no step at all (the
+    /// actor state stays borrowed), instead of a copied state that the model then finds
+    /// unchanged. Set by `RaftModel::with_stutter_pruning`.
+    pub stutter: StutterSteps,
+}
+
+/// Which unchanged server steps the actor reports as no step (see
+/// `RaftModel::with_stutter_pruning`). stateright then skips copying the whole system state for
+/// them: no clone of the network, no hash, no comparison.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct StutterSteps {
+    /// Deliveries that change nothing. Only on the duplicating network, where a delivered
+    /// message stays in flight, so such a delivery changes no part of the system state; on the
+    /// other networks it consumes the message, which is a step.
+    pub deliveries: bool,
+    /// Timeouts that change nothing but re-arm their own timer (stateright then takes them as
+    /// no step, exactly as it finds the copied state unchanged).
+    pub timeouts: bool,
 }
 
 impl ServerSetup {
@@ -175,15 +193,17 @@ impl ServerSetup {
         }
     }
 
-    /// Feeds `input` to the server whose state is `state`.
+    /// Feeds `input` to the server whose state is `state`. Returns whether the server's state
+    /// changed; an unchanged state is left borrowed (and nothing saved), so that the caller
+    /// can report the step as no step (see [`StutterSteps`]).
     pub fn step(
         &self,
         state: &mut Cow<ActorState>,
         input: Input<KvCommand>,
         o: &mut Out<RaftActor>,
-    ) {
+    ) -> bool {
         let ActorState::Server(before) = state.as_ref() else {
-            return;
+            return false;
         };
         let mut next = ServerState::clone(before);
         let mut effects = NodeEffects::<KvStore>::new();
@@ -214,6 +234,11 @@ impl ServerSetup {
             self.cancel_transfer_requests(o);
         }
         next.ghost.observe_step(&before.node, &next.node);
+        // The saved storage always equals the live state's disk and ghost, so an unchanged
+        // state needs no save either.
+        if (self.stutter.deliveries || self.stutter.timeouts) && next == **before {
+            return false;
+        }
         if persisted || next.ghost != before.ghost {
             o.save(Shared::new(Stored {
                 durable: next.disk.clone(),
@@ -223,6 +248,7 @@ impl ServerSetup {
         // Every step is taken as a step (the actor consumes the message), so the new state is
         // written without comparing it to the old one.
         *state.to_mut() = ActorState::Server(Shared::new(next));
+        true
     }
 }
 

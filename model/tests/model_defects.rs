@@ -30,3 +30,31 @@ fn back_to_back_restarts_count_against_max_restarts() {
     }
     assert_eq!(inside, [true, false]);
 }
+
+#[test]
+fn the_ordered_network_closes() {
+    // stateright 0.31's `Network::iter_all` loops forever on the ordered network once one
+    // channel holds two messages; a property that read the network with it hung the check at
+    // depth 2.
+    let settings = Settings {
+        max_term: 1,
+        max_crashes: 0,
+        network: refraft_model::NetworkKind::Ordered,
+        max_in_flight: Some(8),
+        ..Settings::default()
+    };
+    let checker = RaftModel::new(settings)
+        .unwrap()
+        .with_stutter_pruning(true)
+        .checker()
+        .symmetry_fn(RaftModel::representative)
+        .spawn_dfs()
+        .join();
+    use stateright::Checker;
+    checker.assert_properties();
+    assert!(
+        checker.unique_state_count() > 10,
+        "{}",
+        checker.unique_state_count()
+    );
+}
