@@ -31,6 +31,10 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("apply-once", None),        // linearizability of the clients' history
     ("apply-only-committed", Some("apply-only-committed")),
     ("current-term-commit", Some("commit-current-term")),
+    (
+        "current-term-commit-exhaustive",
+        Some("commit-current-term"),
+    ),
     ("current-term-votes", Some("election-safety")),
     ("election-restriction", Some("leader-completeness")),
     ("match-index-from-ack", Some("match-from-ack")),
@@ -52,11 +56,21 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
 fn kept_counterexamples_as_traces() {
     let mut kept: Vec<String> = std::fs::read_dir(root().join("tests/counterexamples"))
         .unwrap()
-        .map(|e| e.unwrap().path().file_stem().unwrap().to_string_lossy().into_owned())
+        .map(|e| {
+            e.unwrap()
+                .path()
+                .file_stem()
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        })
         .collect();
     kept.sort();
     let listed: Vec<&str> = EXPECTED.iter().map(|(n, _)| *n).collect();
-    assert_eq!(kept, listed, "every kept counterexample has an expected verdict here");
+    assert_eq!(
+        kept, listed,
+        "every kept counterexample has an expected verdict here"
+    );
     for &(name, expected) in EXPECTED {
         let report = validate(trace_text(name).as_bytes()).unwrap();
         let first = report.violations.first();

@@ -136,6 +136,26 @@ pub enum Msg {
         /// The round answered.
         round: u64,
     },
+    /// Dissertation §6.4: a follower asks the leader for a read index for a client's read.
+    ReadIndex {
+        /// The follower's term.
+        term: u64,
+        /// The client whose read is forwarded.
+        client: u64,
+        /// The read's serial.
+        serial: u64,
+    },
+    /// The leader's answer to a ReadIndex.
+    ReadIndexResponse {
+        /// The leader's term.
+        term: u64,
+        /// The client of the forwarded read.
+        client: u64,
+        /// The read's serial.
+        serial: u64,
+        /// The read index, `None` when the sender does not lead.
+        read_index: Option<u64>,
+    },
 }
 
 fn is_false(b: &bool) -> bool {
@@ -152,7 +172,9 @@ impl Msg {
             | Msg::AppendEntriesResponse { term, .. }
             | Msg::TimeoutNow { term }
             | Msg::Heartbeat { term, .. }
-            | Msg::HeartbeatResponse { term, .. } => *term,
+            | Msg::HeartbeatResponse { term, .. }
+            | Msg::ReadIndex { term, .. }
+            | Msg::ReadIndexResponse { term, .. } => *term,
         }
     }
 }

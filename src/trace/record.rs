@@ -290,6 +290,17 @@ pub fn msg_of<C>(message: &Message<C>) -> Msg {
             term: m.term,
             round: m.round,
         },
+        Message::ReadIndex(m) => Msg::ReadIndex {
+            term: m.term,
+            client: m.client.0,
+            serial: m.serial,
+        },
+        Message::ReadIndexResponse(m) => Msg::ReadIndexResponse {
+            term: m.term,
+            client: m.client.0,
+            serial: m.serial,
+            read_index: m.read_index,
+        },
     }
 }
 
