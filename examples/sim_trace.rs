@@ -7,10 +7,8 @@
 //! cargo run --release -p refraft-model -- validate run.ndjson
 //! ```
 
-use refraft::sim::{NetworkConfig, SimConfig, SimError, SimRng, Simulation};
-use refraft::KvCommand;
+use refraft::sim::{churn, NetworkConfig, SimConfig, Simulation};
 use std::io::Write;
-use std::time::Duration;
 
 fn main() {
     let mut seed = 1;
@@ -36,7 +34,7 @@ fn main() {
         NetworkConfig::reliable()
     };
     let mut sim = Simulation::new(SimConfig::new(5, seed).network(network).traced());
-    if let Err(e) = run(&mut sim, seed, rounds, unreliable) {
+    if let Err(e) = churn(&mut sim, seed, rounds, unreliable) {
         eprintln!("the simulator reported: {e}");
     }
     let (header, steps) = sim.take_trace();
@@ -63,48 +61,4 @@ fn main() {
 fn usage(message: &str) -> ! {
     eprintln!("error: {message}\nusage: sim_trace [--seed N] [--rounds N] [--unreliable]");
     std::process::exit(2)
-}
-
-fn run(sim: &mut Simulation, seed: u64, rounds: u64, unreliable: bool) -> Result<(), SimError> {
-    let mut rng = SimRng::new(seed ^ 0x7ace);
-    let mut down = Vec::new();
-    for round in 0..rounds {
-        let mut leader = None;
-        for p in sim.ids() {
-            let command = KvCommand::Set {
-                key: format!("k{}", round % 3),
-                value: round.to_string(),
-            };
-            if sim.start(p, command)?.is_some() {
-                leader = Some(p);
-            }
-        }
-        sim.run_for(Duration::from_millis(rng.below(300)))?;
-        if let Some(l) = leader {
-            if down.len() < 2 && rng.below(2) == 0 {
-                if unreliable {
-                    sim.disconnect(l);
-                } else {
-                    sim.crash(l);
-                }
-                down.push(l);
-            }
-        }
-        if down.len() == 2 || (!down.is_empty() && rng.below(3) == 0) {
-            let s = down.remove(rng.below(down.len() as u64) as usize);
-            if unreliable {
-                sim.connect(s);
-            } else {
-                sim.restart(s)?;
-            }
-        }
-    }
-    for s in down {
-        if unreliable {
-            sim.connect(s);
-        } else {
-            sim.restart(s)?;
-        }
-    }
-    sim.run_for(Duration::from_secs(3))
 }

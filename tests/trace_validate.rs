@@ -2,24 +2,11 @@
 //! round trip through NDJSON; a hand-made trace that breaks each rule is rejected by name, at
 //! its line; a trace of a deliberately broken core (feature `rule-switches`) is rejected.
 
-use refraft::sim::{NetworkConfig, SimConfig, SimRng, Simulation};
+use refraft::sim::{churn, NetworkConfig, SimConfig, Simulation};
 use refraft::trace::{
     Header, Kind, MessageId, Msg, Report, StateView, Step, StepEffect, StepInput, TraceRole,
     TraceRule, Validator,
 };
-use refraft::KvCommand;
-use std::time::Duration;
-
-fn ms(n: u64) -> Duration {
-    Duration::from_millis(n)
-}
-
-fn cmd(n: u64) -> KvCommand {
-    KvCommand::Set {
-        key: format!("k{}", n % 3),
-        value: n.to_string(),
-    }
-}
 
 /// Writes the trace as NDJSON, reads it back line by line, and validates it.
 fn validate_ndjson(header: &Header, steps: &[Step]) -> Report {
@@ -58,54 +45,9 @@ fn chaos_with(
     };
     let seed = config.seed;
     let mut sim = Simulation::new(config.network(network).traced());
-    let mut rng = SimRng::new(seed ^ 0x7ace);
-    let _ = run_chaos(&mut sim, &mut rng, unreliable, iterations);
+    let _ = churn(&mut sim, seed, iterations, unreliable);
     let (header, steps) = sim.take_trace();
     (header, steps, sim)
-}
-
-fn run_chaos(
-    sim: &mut Simulation,
-    rng: &mut SimRng,
-    unreliable: bool,
-    iterations: u64,
-) -> Result<(), refraft::sim::SimError> {
-    let mut down = Vec::new();
-    for _ in 0..iterations {
-        let mut leader = None;
-        for p in sim.ids() {
-            if sim.start(p, cmd(rng.below(10_000)))?.is_some() {
-                leader = Some(p);
-            }
-        }
-        sim.run_for(ms(rng.below(300)))?;
-        if let Some(l) = leader {
-            if down.len() < 2 && rng.below(2) == 0 {
-                if unreliable {
-                    sim.disconnect(l);
-                } else {
-                    sim.crash(l);
-                }
-                down.push(l);
-            }
-        }
-        if down.len() == 2 || (!down.is_empty() && rng.below(3) == 0) {
-            let s = down.remove(rng.below(down.len() as u64) as usize);
-            if unreliable {
-                sim.connect(s);
-            } else {
-                sim.restart(s)?;
-            }
-        }
-    }
-    for s in down {
-        if unreliable {
-            sim.connect(s);
-        } else {
-            sim.restart(s)?;
-        }
-    }
-    sim.run_for(ms(3_000))
 }
 
 #[test]

@@ -26,6 +26,7 @@
 //! `Effect::SetTimer` names.
 
 mod checker;
+mod churn;
 mod features;
 mod flow;
 mod network;
@@ -34,6 +35,7 @@ mod seeds;
 mod tracing;
 
 pub use checker::SafetyChecker;
+pub use churn::churn;
 pub use features::ReadAnswer;
 pub use network::NetworkConfig;
 pub use rng::SimRng;
