@@ -153,13 +153,7 @@ impl<M: StateMachine> Node<M> {
         response: ReadIndexResponse,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
-        let current_term = self.durable.current_term;
-        if response.term < current_term {
-            return Err(StepError::StaleTerm {
-                message_term: response.term,
-                current_term,
-            });
-        }
+        self.refuse_stale(response.term)?;
         let key = (response.client, response.serial);
         let Some(k) = self.forwarded.iter().position(|r| {
             (r.client, r.serial) == key && r.leader == from && r.read_index.is_none()

@@ -199,13 +199,7 @@ impl<M: StateMachine> Node<M> {
         response: HeartbeatResponse,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
-        let current_term = self.durable.current_term;
-        if response.term < current_term {
-            return Err(StepError::StaleTerm {
-                message_term: response.term,
-                current_term,
-            });
-        }
+        self.refuse_stale(response.term)?;
         if !self.is_leader() {
             return Err(StepError::UnexpectedResponse);
         }

@@ -628,6 +628,19 @@ impl<M: StateMachine> Node<M> {
         self.config.id()
     }
 
+    /// §5.1: a message of an older term is refused (its sender is behind); the error names
+    /// both terms.
+    pub(crate) fn refuse_stale(&self, message_term: Term) -> Result<(), StepError> {
+        let current_term = self.durable.current_term;
+        if message_term < current_term {
+            return Err(StepError::StaleTerm {
+                message_term,
+                current_term,
+            });
+        }
+        Ok(())
+    }
+
     /// The latest term this node has seen (§5.1).
     pub fn current_term(&self) -> Term {
         self.durable.current_term

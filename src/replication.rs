@@ -319,13 +319,7 @@ impl<M: StateMachine> Node<M> {
         response: AppendEntriesResponse,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
-        let current_term = self.durable.current_term;
-        if response.term < current_term {
-            return Err(StepError::StaleTerm {
-                message_term: response.term,
-                current_term,
-            });
-        }
+        self.refuse_stale(response.term)?;
         let last_index = self.durable.log.last_index();
         let log = &self.durable.log;
         let Role::Leader { progress } = &mut self.role else {

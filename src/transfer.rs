@@ -92,13 +92,7 @@ impl<M: StateMachine> Node<M> {
         message: TimeoutNow,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
-        let current_term = self.durable.current_term;
-        if message.term < current_term {
-            return Err(StepError::StaleTerm {
-                message_term: message.term,
-                current_term,
-            });
-        }
+        self.refuse_stale(message.term)?;
         if matches!(self.role, Role::Leader { .. }) {
             return Err(StepError::SecondLeader(from));
         }
