@@ -63,6 +63,14 @@ impl Outgoing {
         }
     }
 
+    /// Whether this is an AppendEntries (with or without entries).
+    pub fn is_append_entries(&self) -> bool {
+        matches!(
+            self,
+            Outgoing::Append { .. } | Outgoing::Message(Message::AppendEntries(_))
+        )
+    }
+
     /// The message to send, its entries read from `log`; `None` if the log no longer holds
     /// them. Reading the same last index with the same term gives the same entries (§5.3, Log
     /// Matching: an index and a term identify a log prefix), so the message is the one the
