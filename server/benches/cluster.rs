@@ -83,7 +83,12 @@ fn cpu_time(pid: u32) -> Duration {
 
 /// CPU time so far of every running server of `cluster`, and of this process (the clients).
 fn cpu_times(cluster: &Cluster) -> (Duration, Duration) {
-    let servers = cluster.procs.iter().flatten().map(|c| cpu_time(c.id())).sum();
+    let servers = cluster
+        .procs
+        .iter()
+        .flatten()
+        .map(|c| cpu_time(c.id()))
+        .sum();
     (servers, cpu_time(std::process::id()))
 }
 
@@ -158,7 +163,9 @@ fn rss_kib(pid: u32) -> u64 {
 fn single_point(spec: &str) {
     let (clients, secs) = spec.split_once(':').unwrap_or((spec, "5"));
     let (clients, secs): (usize, u64) = (
-        clients.parse().expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
+        clients
+            .parse()
+            .expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
         secs.parse().expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
     );
     let cluster = Cluster::start(3, "bench-point");
