@@ -257,26 +257,30 @@ fn main() {
         (Duration::from_millis(100), Duration::from_millis(200))
     };
     println!(
-        "| round | fsync mean ms (before 1) | p99 ms, 1 client | p99 ÷ (3 fsync + 2 RTT) | fsync mean ms (before 64) | SET/s, 64 clients | SET/s ÷ fsync/s |"
+        "| round | fsync mean ms (before 1) | p99 ms, 1 client | p99 ÷ (3 fsync + 2 RTT) | fsync mean ms (before 64) | SET/s, 64 clients | SET/s ÷ fsync/s | CPU µs/SET, 64 clients (servers + clients) |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    let (mut p99_ratios, mut rate_ratios) = (Vec::new(), Vec::new());
+    println!("|---|---|---|---|---|---|---|---|");
+    let (mut p99_ratios, mut rate_ratios, mut cpus) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
         let before_one = fsync_latency(fsync_span).0;
         let (_, lat) = load(&cluster, 1, point_span);
         let p99 = percentile(&lat, 0.99);
         let p99_ratio = p99.as_secs_f64() / (3 * before_one + 2 * rtt).as_secs_f64();
         let before_many = fsync_latency(fsync_span).0;
-        let (rate, _) = load(&cluster, 64, point_span);
+        let many = measure(&cluster, 64, point_span);
+        let rate = many.rate;
         let rate_ratio = rate * before_many.as_secs_f64();
+        let cpu = (many.server_cpu + many.client_cpu).as_secs_f64();
         println!(
-            "| {round} | {:.2} | {:.2} | {p99_ratio:.2} | {:.2} | {rate:.0} | {rate_ratio:.1} |",
+            "| {round} | {:.2} | {:.2} | {p99_ratio:.2} | {:.2} | {rate:.0} | {rate_ratio:.1} | {:.1} |",
             ms(before_one),
             ms(p99),
-            ms(before_many)
+            ms(before_many),
+            cpu * 1e6
         );
         p99_ratios.push(p99_ratio);
         rate_ratios.push(rate_ratio);
+        cpus.push(cpu);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -286,6 +290,15 @@ fn main() {
         "median over {rounds} rounds: p99 at 1 client ÷ (3 fsync + 2 RTT) = {:.2} (target ≤ 1); SET/s at 64 clients ÷ fsync/s = {:.1} (target ≥ 20)",
         median(&mut p99_ratios),
         median(&mut rate_ratios)
+    );
+    // The ceiling the CPU sets: every core busy with nothing but this cluster and its clients.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu = median(&mut cpus);
+    println!(
+        "CPU ceiling: {:.1} µs of CPU per SET at 64 clients (median) → at most {cores} cores ÷ that = {:.0} SET/s = {:.1} × the opening fsync rate ({fsync_rate:.0}/s)",
+        cpu * 1e6,
+        cores as f64 / cpu,
+        cores as f64 / cpu / fsync_rate
     );
     println!(
         "load average after: {}",
