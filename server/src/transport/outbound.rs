@@ -63,7 +63,24 @@ impl Outgoing {
         }
     }
 
-    /// Whether this is an AppendEntries (with or without entries).
+    /// Whether this is an AppendEntries (with or without entries): what the node thread sends
+    /// before its fsync (dissertation §10.2.1).
+    ///
+    /// ```
+    /// use refraft::{AppendEntries, Entry, KvCommand, Message};
+    /// use refraft_server::transport::outbound::Outgoing;
+    /// let append = |entries: Vec<Entry<KvCommand>>| {
+    ///     Outgoing::from_message(Message::AppendEntries(AppendEntries {
+    ///         term: 2,
+    ///         prev_log_index: 0,
+    ///         prev_log_term: 0,
+    ///         entries: entries.into(),
+    ///         leader_commit: 0,
+    ///     }))
+    /// };
+    /// assert!(append(vec![Entry::noop(2)]).is_append_entries()); // queued as a range
+    /// assert!(append(vec![]).is_append_entries()); // a heartbeat, queued as it is
+    /// ```
     pub fn is_append_entries(&self) -> bool {
         matches!(
             self,
