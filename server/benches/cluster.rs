@@ -66,6 +66,57 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
+/// CPU time (user + system, all threads) process `pid` has used so far.
+fn cpu_time(pid: u32) -> Duration {
+    // SAFETY: sysconf has no preconditions.
+    let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let ticks = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|stat| {
+            // Fields after the command name: state is field 3, utime 14, stime 15.
+            let fields: Vec<&str> = stat.rsplit_once(") ")?.1.split_whitespace().collect();
+            Some(fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?)
+        })
+        .unwrap_or(0);
+    Duration::from_nanos(ticks * 1_000_000_000 / tick)
+}
+
+/// CPU time so far of every running server of `cluster`, and of this process (the clients).
+fn cpu_times(cluster: &Cluster) -> (Duration, Duration) {
+    let servers = cluster
+        .procs
+        .iter()
+        .flatten()
+        .map(|c| cpu_time(c.id()))
+        .sum();
+    (servers, cpu_time(std::process::id()))
+}
+
+/// What one load point measured.
+struct Point {
+    /// SETs answered per second.
+    rate: f64,
+    /// Their latencies, sorted.
+    latencies: Vec<Duration>,
+    /// CPU time per SET: the three servers together, and the client threads.
+    server_cpu: Duration,
+    client_cpu: Duration,
+}
+
+/// `clients` threads doing SETs for `span`, with the CPU time the servers and clients used.
+fn measure(cluster: &Cluster, clients: usize, span: Duration) -> Point {
+    let cpu0 = cpu_times(cluster);
+    let (rate, latencies) = load(cluster, clients, span);
+    let cpu1 = cpu_times(cluster);
+    let n = latencies.len().max(1) as u32;
+    Point {
+        rate,
+        latencies,
+        server_cpu: (cpu1.0.saturating_sub(cpu0.0)) / n,
+        client_cpu: (cpu1.1.saturating_sub(cpu0.1)) / n,
+    }
+}
+
 /// `clients` threads doing SETs for `span`; returns (ops/s, sorted latencies).
 fn load(cluster: &Cluster, clients: usize, span: Duration) -> (f64, Vec<Duration>) {
     let servers = cluster.clients();
@@ -108,7 +159,34 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
+/// One load point on a fresh cluster, for a profiler: `REFRAFT_BENCH_POINT=CLIENTS:SECONDS`.
+fn single_point(spec: &str) {
+    let (clients, secs) = spec.split_once(':').unwrap_or((spec, "5"));
+    let (clients, secs): (usize, u64) = (
+        clients
+            .parse()
+            .expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
+        secs.parse().expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
+    );
+    let cluster = Cluster::start(3, "bench-point");
+    cluster
+        .wait_for_leader(Duration::from_secs(10))
+        .expect("a leader");
+    let p = measure(&cluster, clients, Duration::from_secs(secs));
+    println!(
+        "{clients} clients: {:.0} SET/s, p50 {:.3} ms, p99 {:.3} ms, CPU per SET: servers {:.1} us, clients {:.1} us",
+        p.rate,
+        percentile(&p.latencies, 0.5).as_secs_f64() * 1e3,
+        percentile(&p.latencies, 0.99).as_secs_f64() * 1e3,
+        p.server_cpu.as_secs_f64() * 1e6,
+        p.client_cpu.as_secs_f64() * 1e6,
+    );
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("REFRAFT_BENCH_POINT") {
+        return single_point(&spec);
+    }
     let full = full_run();
     let span = if full {
         Duration::from_secs(4)
@@ -137,9 +215,9 @@ fn main() {
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader");
     println!(
-        "| clients | SET/s | fsync mean ms | fsync/s | SET/s ÷ fsync/s | p50 ms | p99 ms | p99 ÷ mean fsync | p99 ÷ p99 fsync |"
+        "| clients | SET/s | fsync mean ms | fsync/s | SET/s ÷ fsync/s | p50 ms | p99 ms | p99 ÷ mean fsync | p99 ÷ p99 fsync | server CPU µs/SET | client CPU µs/SET |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     for clients in [1, 16, 64] {
         // The disk's fsync time moves with the machine's load: measure it again next to each
         // point, before and after, and give the point's ratios against the two together.
@@ -149,20 +227,23 @@ fn main() {
             Duration::from_millis(100)
         };
         let before = fsync_latency(fsync_span);
-        let (rate, lat) = load(&cluster, clients, span);
+        let point = measure(&cluster, clients, span);
+        let (rate, lat) = (point.rate, &point.latencies);
         let after = fsync_latency(fsync_span);
         let fsync = (before.0 + after.0) / 2;
         let fsync_p99 = before.2.max(after.2);
         let fsync_rate = 1.0 / fsync.as_secs_f64();
-        let (p50, p99) = (percentile(&lat, 0.5), percentile(&lat, 0.99));
+        let (p50, p99) = (percentile(lat, 0.5), percentile(lat, 0.99));
         println!(
-            "| {clients} | {rate:.0} | {:.2} | {fsync_rate:.0} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} |",
+            "| {clients} | {rate:.0} | {:.2} | {fsync_rate:.0} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} |",
             ms(fsync),
             rate / fsync_rate,
             ms(p50),
             ms(p99),
             p99.as_secs_f64() / fsync.as_secs_f64(),
-            p99.as_secs_f64() / fsync_p99.as_secs_f64()
+            p99.as_secs_f64() / fsync_p99.as_secs_f64(),
+            point.server_cpu.as_secs_f64() * 1e6,
+            point.client_cpu.as_secs_f64() * 1e6,
         );
     }
 
@@ -176,26 +257,30 @@ fn main() {
         (Duration::from_millis(100), Duration::from_millis(200))
     };
     println!(
-        "| round | fsync mean ms (before 1) | p99 ms, 1 client | p99 ÷ (3 fsync + 2 RTT) | fsync mean ms (before 64) | SET/s, 64 clients | SET/s ÷ fsync/s |"
+        "| round | fsync mean ms (before 1) | p99 ms, 1 client | p99 ÷ (3 fsync + 2 RTT) | fsync mean ms (before 64) | SET/s, 64 clients | SET/s ÷ fsync/s | CPU µs/SET, 64 clients (servers + clients) |"
     );
-    println!("|---|---|---|---|---|---|---|");
-    let (mut p99_ratios, mut rate_ratios) = (Vec::new(), Vec::new());
+    println!("|---|---|---|---|---|---|---|---|");
+    let (mut p99_ratios, mut rate_ratios, mut cpus) = (Vec::new(), Vec::new(), Vec::new());
     for round in 1..=rounds {
         let before_one = fsync_latency(fsync_span).0;
         let (_, lat) = load(&cluster, 1, point_span);
         let p99 = percentile(&lat, 0.99);
         let p99_ratio = p99.as_secs_f64() / (3 * before_one + 2 * rtt).as_secs_f64();
         let before_many = fsync_latency(fsync_span).0;
-        let (rate, _) = load(&cluster, 64, point_span);
+        let many = measure(&cluster, 64, point_span);
+        let rate = many.rate;
         let rate_ratio = rate * before_many.as_secs_f64();
+        let cpu = (many.server_cpu + many.client_cpu).as_secs_f64();
         println!(
-            "| {round} | {:.2} | {:.2} | {p99_ratio:.2} | {:.2} | {rate:.0} | {rate_ratio:.1} |",
+            "| {round} | {:.2} | {:.2} | {p99_ratio:.2} | {:.2} | {rate:.0} | {rate_ratio:.1} | {:.1} |",
             ms(before_one),
             ms(p99),
-            ms(before_many)
+            ms(before_many),
+            cpu * 1e6
         );
         p99_ratios.push(p99_ratio);
         rate_ratios.push(rate_ratio);
+        cpus.push(cpu);
     }
     let median = |v: &mut Vec<f64>| {
         v.sort_by(f64::total_cmp);
@@ -205,6 +290,15 @@ fn main() {
         "median over {rounds} rounds: p99 at 1 client ÷ (3 fsync + 2 RTT) = {:.2} (target ≤ 1); SET/s at 64 clients ÷ fsync/s = {:.1} (target ≥ 20)",
         median(&mut p99_ratios),
         median(&mut rate_ratios)
+    );
+    // The ceiling the CPU sets: every core busy with nothing but this cluster and its clients.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let cpu = median(&mut cpus);
+    println!(
+        "CPU ceiling: {:.1} µs of CPU per SET at 64 clients (median) → at most {cores} cores ÷ that = {:.0} SET/s = {:.1} × the opening fsync rate ({fsync_rate:.0}/s)",
+        cpu * 1e6,
+        cores as f64 / cpu,
+        cores as f64 / cpu / fsync_rate
     );
     println!(
         "load average after: {}",

@@ -82,7 +82,7 @@ impl ClientPort {
             if line.trim().is_empty() {
                 continue;
             }
-            let answer = match parse_request(&line) {
+            let mut answer = match parse_request(&line) {
                 Err(reason) => Reply::Err(reason).to_string(),
                 Ok(Request::State) => self.state_line(),
                 Ok(Request::Log { from, count }) => self.log_lines(from, count),
@@ -97,7 +97,10 @@ impl ClientPort {
                     self.execute(client, s, command).to_string()
                 }
             };
-            if writeln!(writer, "{answer}").is_err() {
+            // One write for the whole line: `writeln!` on the unbuffered socket would send the
+            // answer and its newline as two segments (two syscalls, and the client woken twice).
+            answer.push('\n');
+            if writer.write_all(answer.as_bytes()).is_err() {
                 return;
             }
         }

@@ -4,10 +4,12 @@
 //! Each turn takes every input that is waiting (up to a bound), steps the node on each, and
 //! collects the effects: persist effects go to storage at once (the hard state durably, log
 //! records into the WAL's buffer) and into the shared log store; timers are re-armed at once;
-//! sends and replies are held back. Then one fsync makes the whole turn's log records durable
-//! (group commit), and only then do the held-back sends and replies go out, in order. So no
-//! message or answer ever reveals state the disk does not hold (Figure 2), and one fsync
-//! covers every client whose command arrived in the turn.
+//! sends and replies are held back. The turn's AppendEntries go out first (a leader replicates
+//! in parallel with its own disk write, dissertation §10.2.1); then one fsync makes the whole
+//! turn's log records durable (group commit), and only then do the other held-back sends and
+//! the replies go out, in order. So no acknowledgement or answer ever reveals state the disk
+//! does not hold (Figure 2), and one fsync covers every client whose command arrived in the
+//! turn.
 
 use crate::storage::Storage;
 use crate::storage_error::StorageError;
@@ -255,18 +257,17 @@ impl NodeLoop {
         Ok(())
     }
 
-    /// One fsync for the turn, then the held sends and replies, in order.
+    /// The turn's AppendEntries go out, then one fsync for the turn, then the other held sends
+    /// and the replies, in order.
+    ///
+    /// A leader writes its log to disk in parallel with replicating it (dissertation §10.2.1):
+    /// an AppendEntries reveals entries to a follower but acknowledges nothing, so it need not
+    /// wait for the leader's own fsync. What must wait is the leader counting its own copy
+    /// towards a commit, and that waits by construction: the followers' acknowledgements of
+    /// this turn's entries are stepped in a later turn, which starts after this turn's fsync.
+    /// Everything that does acknowledge (AppendEntries and vote responses, client replies)
+    /// still goes out only after the fsync (Figure 2).
     fn finish_turn(&mut self, was_leader: bool) -> Result<(), RuntimeError> {
-        self.storage.sync()?;
-        let reader = self.log.reader();
-        let (last, durable) = (reader.last_index(), reader.durable_index());
-        if durable < last {
-            self.log.advance_durable(last)?;
-        }
-        let commit = self.node.commit_index().min(last);
-        if commit > self.log.reader().commit_index() {
-            self.log.advance_commit(commit)?;
-        }
         // Within a turn, only the last AppendEntries to each peer goes out: it carries the
         // entries of the earlier ones from the same `next_index` (the leader advances it only
         // on acknowledgements), and dropping a message is always safe in Raft (§5.3: the
@@ -277,9 +278,30 @@ impl NodeLoop {
                 last_append.insert(*to, i);
             }
         }
+        let mut after_sync = Vec::with_capacity(self.held.len());
         for (i, held) in std::mem::take(&mut self.held).into_iter().enumerate() {
             match held {
                 Held::Send(to, Outgoing::Append { .. }) if last_append.get(&to) != Some(&i) => {}
+                Held::Send(to, item) if item.is_append_entries() => {
+                    if let Some(peer) = self.peers.get(&to) {
+                        peer.send(item);
+                    }
+                }
+                other => after_sync.push(other),
+            }
+        }
+        self.storage.sync()?;
+        let reader = self.log.reader();
+        let (last, durable) = (reader.last_index(), reader.durable_index());
+        if durable < last {
+            self.log.advance_durable(last)?;
+        }
+        let commit = self.node.commit_index().min(last);
+        if commit > self.log.reader().commit_index() {
+            self.log.advance_commit(commit)?;
+        }
+        for held in after_sync {
+            match held {
                 Held::Send(to, item) => {
                     if let Some(peer) = self.peers.get(&to) {
                         peer.send(item);

@@ -63,6 +63,31 @@ impl Outgoing {
         }
     }
 
+    /// Whether this is an AppendEntries (with or without entries): what the node thread sends
+    /// before its fsync (dissertation §10.2.1).
+    ///
+    /// ```
+    /// use refraft::{AppendEntries, Entry, KvCommand, Message};
+    /// use refraft_server::transport::outbound::Outgoing;
+    /// let append = |entries: Vec<Entry<KvCommand>>| {
+    ///     Outgoing::from_message(Message::AppendEntries(AppendEntries {
+    ///         term: 2,
+    ///         prev_log_index: 0,
+    ///         prev_log_term: 0,
+    ///         entries: entries.into(),
+    ///         leader_commit: 0,
+    ///     }))
+    /// };
+    /// assert!(append(vec![Entry::noop(2)]).is_append_entries()); // queued as a range
+    /// assert!(append(vec![]).is_append_entries()); // a heartbeat, queued as it is
+    /// ```
+    pub fn is_append_entries(&self) -> bool {
+        matches!(
+            self,
+            Outgoing::Append { .. } | Outgoing::Message(Message::AppendEntries(_))
+        )
+    }
+
     /// The message to send, its entries read from `log`; `None` if the log no longer holds
     /// them. Reading the same last index with the same term gives the same entries (§5.3, Log
     /// Matching: an index and a term identify a log prefix), so the message is the one the
