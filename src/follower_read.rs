@@ -13,6 +13,7 @@
 //! before the read began, and only committed writes.
 
 use crate::client::ClientRequest;
+use crate::config::Rule;
 use crate::effect::Effect;
 use crate::error::StepError;
 use crate::ids::{ClientId, Index, NodeId, Term};
@@ -181,9 +182,12 @@ impl<M: StateMachine> Node<M> {
         let term = self.durable.current_term;
         let following = matches!(self.role, Role::Follower { leader: Some(_) });
         let last_applied = self.last_applied;
+        // §6.4: the follower serves "after learning the read index" from a state machine that
+        // has applied it, so the answer reflects every write acknowledged before the read.
+        let wait_for_apply = self.config.keeps(Rule::ForwardedReadAfterApply);
         for read in std::mem::take(&mut self.forwarded) {
             match read.read_index {
-                Some(index) if index <= last_applied => {
+                Some(index) if index <= last_applied || !wait_for_apply => {
                     // Accepted reads are queries, and a state machine is deterministic.
                     let response = match self.machine.query(&read.query) {
                         Some(output) => ClientResponse::Applied(output),
