@@ -20,13 +20,17 @@
 (*    network may delay, reorder, duplicate and (by never delivering)      *)
 (*    drop any message.                                                    *)
 (*  - Persistence: a change to term, votedFor or log is durable at once    *)
-(*    (the core emits the persist effect before any send). `durableVote`   *)
-(*    is the votedFor a restart reads back; it differs from votedFor only  *)
-(*    when the rule PersistVote is switched off.                           *)
+(*    (the core emits the persist effect before any send). `durableTerm`,  *)
+(*    `durableVote` and `durableLog` are what a restart reads back; each   *)
+(*    differs from its volatile twin only when its rule (PersistTerm,      *)
+(*    PersistVote, PersistEntries) is switched off.                        *)
+(*  - Apply and answer: every step ends by applying what is committed      *)
+(*    (`appliedLog`); a leader answers a client once its command is        *)
+(*    applied (`replied`), and a retried command is applied once.          *)
 (*  - Ghost history: `elections` (every leader ever elected),              *)
 (*    `committed` (every entry ever committed by a leader, with the term   *)
-(*    of that leader) and `readLog` (every read served) exist only for     *)
-(*    the properties.                                                      *)
+(*    of that leader), `readLog` (every read served) and `replied` (every  *)
+(*    client command answered) exist only for the properties.              *)
 (***************************************************************************)
 EXTENDS RaftFeatures
 
@@ -60,7 +64,8 @@ BecomeLeader(i, s) ==
 
 \* Node::start_election, §5.2: new term, vote for self (persisted), RequestVote to all.
 StartElection(i, s) ==
-    LET s1 == [s EXCEPT !.term = s.term + 1, !.votedFor = i, !.durableVote = i,
+    LET s1 == [s EXCEPT !.term = s.term + 1, !.votedFor = i, !.durableTerm = s.term + 1,
+                        !.durableVote = i,
                         !.role = Candidate, !.votes = {i}, !.leader = Nil]
     IN IF Quorum = 1 THEN BecomeLeader(i, s1)
        ELSE <<s1, {RequestVoteMsg(i, j, s1) : j \in Peers(i)}>>
@@ -84,6 +89,7 @@ HandleRequestVote(i, j, s, m) ==
         grant == free /\ upToDate
         s1 == IF grant
               THEN [s EXCEPT !.votedFor = j,
+                             !.durableTerm = IF Keeps("PersistVote") THEN s.term ELSE @,
                              !.durableVote = IF Keeps("PersistVote") THEN j ELSE @]
               ELSE s
     IN <<s1, {VoteMsg(i, j, s.term, grant)}>>
@@ -198,12 +204,49 @@ HandleAppendResponse(i, j, s, m) ==
 -----------------------------------------------------------------------------
 (* Actions *)
 
+\* Node::apply_committed, at the end of every step (Figure 2, All Servers): apply the entries
+\* after last_applied through commitIndex, in order. Rule ApplyOnlyCommitted switched off:
+\* through the last entry the log holds, committed or not.
+ApplyTo(s) == IF Keeps("ApplyOnlyCommitted") THEN s.commit ELSE Len(s.log)
+Applied(s) ==
+    IF Len(s.appliedLog) < ApplyTo(s)
+    THEN s.appliedLog \o SubSeq(s.log, Len(s.appliedLog) + 1, ApplyTo(s))
+    ELSE s.appliedLog
+
+\* What the state machine has done: the client commands it applied, in order, each at most
+\* once (the session table, diss. §6.3: a command applied before is answered from the table,
+\* never applied again). Rule ApplyOnce switched off: every entry's command is applied.
+RECURSIVE MachineOf(_)
+MachineOf(applied) ==
+    IF applied = <<>> THEN <<>>
+    ELSE LET prev == MachineOf(SubSeq(applied, 1, Len(applied) - 1))
+             v == applied[Len(applied)].value
+         IN IF v = 0 \/ (Keeps("ApplyOnce") /\ \E k \in 1..Len(prev) : prev[k] = v)
+            THEN prev ELSE Append(prev, v)
+Machine(s) == MachineOf(s.appliedLog)
+
+\* DurableState::apply of the step's persist effects. Rule PersistEntries (Figure 2,
+\* persistent state) switched off: a follower's new entries are not written (its
+\* acknowledgement reveals them all the same); a leader's own appends still are, at the
+\* index they were appended at (truncate_from, then extend, as src/durable.rs does).
+Splice(d, first, ents) ==
+    IF Len(d) >= first - 1 THEN SubSeq(d, 1, first - 1) \o ents ELSE d \o ents
+PersistedLog(old, s) ==
+    IF Keeps("PersistEntries") THEN s.log
+    ELSE IF s.role = Leader /\ Len(s.log) > Len(old.log)
+    THEN Splice(old.durableLog, Len(old.log) + 1, SubSeq(s.log, Len(old.log) + 1, Len(s.log)))
+    ELSE old.durableLog
+
 \* Apply one handler's result to server i, and keep the ghost history. Reads the handler
-\* marked served leave the server's queue and enter readLog (Effect::ReadReply).
-Step(i, result, delivered) ==
+\* marked served leave the server's queue and enter readLog (Effect::ReadReply). The step
+\* ends by persisting (PersistedLog) and applying (Applied); a leader answers the client of
+\* every command it applies (Effect::Reply, §8), `early` are the answers given before that.
+StepWith(i, result, delivered, early) ==
     LET old == node[i]
         servedNow == {r \in result[1].reads : r.served}
-        s == [result[1] EXCEPT !.reads = @ \ servedNow]
+        s0 == [result[1] EXCEPT !.reads = @ \ servedNow]
+        s == [s0 EXCEPT !.durableLog = PersistedLog(old, s0), !.appliedLog = Applied(s0)]
+        newlyApplied == SubSeq(s.appliedLog, Len(s0.appliedLog) + 1, Len(s.appliedLog))
     IN /\ node' = [node EXCEPT ![i] = s]
        /\ messages' = (messages \ delivered) \cup result[2]
        /\ elections' = IF s.role = Leader /\ old.role # Leader
@@ -218,6 +261,13 @@ Step(i, result, delivered) ==
                        ELSE committed
        /\ readLog' = readLog \cup {[id |-> r.id, floor |-> r.floor, index |-> r.index,
                                     path |-> r.path, term |-> s.term] : r \in servedNow}
+       /\ replied' = replied \cup early \cup
+                     IF s.role = Leader
+                     THEN {newlyApplied[k].value : k \in {k \in 1..Len(newlyApplied) :
+                                                             newlyApplied[k].value # 0}}
+                     ELSE {}
+
+Step(i, result, delivered) == StepWith(i, result, delivered, {})
 
 \* Input::Timeout(Timer::Election) at a follower, pre-candidate or candidate: a pre-vote
 \* round (diss. §9.6) with PreVote, else an election. It also ends a follower's "heard from
@@ -228,7 +278,7 @@ ElectionTimeout(i) ==
     /\ node[i].term < MaxTerm
     /\ LeaseTiming(i)
     /\ Step(i, IF PreVote THEN StartPreVote(i, node[i]) ELSE StartElection(i, node[i]), {})
-    /\ UNCHANGED <<requests, restarts, readsIssued>>
+    /\ UNCHANGED <<requests, restarts, readsIssued, retries>>
 
 \* Input::Timeout(Timer::Heartbeat) at a leader (§5.2); with CheckQuorum also a numbered
 \* heartbeat round (diss. §6.2).
@@ -237,25 +287,49 @@ HeartbeatTimeout(i) ==
     /\ LET r1 == Heartbeat(i, node[i])
            r2 == IF CheckQuorum THEN StartRound(i, r1[1]) ELSE <<r1[1], {}>>
        IN Step(i, <<r2[1], r1[2] \cup r2[2]>>, {})
-    /\ UNCHANGED <<requests, restarts, readsIssued>>
+    /\ UNCHANGED <<requests, restarts, readsIssued, retries>>
 
 \* Input::Timeout(Timer::QuorumCheck) at a leader with CheckQuorum (diss. §6.2).
 QuorumCheckTimeout(i) ==
     /\ CheckQuorum
     /\ node[i].role = Leader
     /\ Step(i, QuorumCheck(i, node[i]), {})
-    /\ UNCHANGED <<requests, restarts, readsIssued>>
+    /\ UNCHANGED <<requests, restarts, readsIssued, retries>>
+
+\* Node::replicate_proposals: append a command, send, try to commit (§5.3).
+Propose(i, v) ==
+    LET r1 == Replicate(i, [node[i] EXCEPT !.log = Append(@, Entry(node[i].term, v))])
+        r2 == AdvanceCommit(i, r1[1])
+    IN <<r2[1], r1[2] \cup r2[2]>>
 
 \* Input::ClientRequest at a leader (§5.3, §8): append, send, try to commit. (A follower
-\* only redirects the client, which changes no state.)
+\* only redirects the client, which changes no state.) The answer waits until the command is
+\* applied (§8); rule ReplyAfterApply switched off: the leader answers at once.
 ClientRequest(i) ==
     /\ node[i].role = Leader
     /\ requests < MaxClientRequests
     /\ requests' = requests + 1
-    /\ UNCHANGED <<restarts, readsIssued>>
-    /\ LET r1 == Replicate(i, [node[i] EXCEPT !.log = Append(@, Entry(node[i].term, requests + 1))])
-           r2 == AdvanceCommit(i, r1[1])
-       IN Step(i, <<r2[1], r1[2] \cup r2[2]>>, {})
+    /\ UNCHANGED <<restarts, readsIssued, retries>>
+    /\ StepWith(i, Propose(i, requests + 1), {},
+                IF Keeps("ReplyAfterApply") THEN {} ELSE {requests + 1})
+
+\* A retry of client command v (the same client and serial, diss. §6.3) reaching leader i,
+\* after its first attempt reached some leader. Node::handle_client_request: a command the
+\* session table holds is answered from it (rule ApplyOnce switched off: the table is not
+\* consulted); one this leader proposed in its term and has not applied yet waits for that
+\* entry (the pending index, src/pending.rs); any other is appended again, and applying
+\* skips it if an earlier copy was applied first.
+Pending(s, v) == \E k \in Len(s.appliedLog) + 1..Len(s.log) : s.log[k] = Entry(s.term, v)
+ClientRetry(i) ==
+    /\ node[i].role = Leader
+    /\ retries < MaxRetries
+    /\ retries' = retries + 1
+    /\ UNCHANGED <<requests, restarts, readsIssued>>
+    /\ \E v \in 1..requests :
+        IF Keeps("ApplyOnce") /\ \E k \in 1..Len(Machine(node[i])) : Machine(node[i])[k] = v
+        THEN StepWith(i, <<node[i], {}>>, {}, {v})
+        ELSE /\ ~Pending(node[i], v)
+             /\ StepWith(i, Propose(i, v), {}, IF Keeps("ReplyAfterApply") THEN {} ELSE {v})
 
 \* Input::Read at a leader (Node::handle_read, diss. §6.4). A follower refuses it with a
 \* hint, which changes no state. `floor` (ghost) is the highest index committed when the read
@@ -264,7 +338,7 @@ ClientRead(i) ==
     /\ node[i].role = Leader
     /\ readsIssued < MaxReads
     /\ readsIssued' = readsIssued + 1
-    /\ UNCHANGED <<requests, restarts>>
+    /\ UNCHANGED <<requests, restarts, retries>>
     /\ LET floor == IF committed = {} THEN 0 ELSE SetMax({c.index : c \in committed})
            read == [id |-> readsIssued + 1, floor |-> floor, index |-> None, round |-> 0,
                     path |-> "None", served |-> FALSE]
@@ -295,7 +369,7 @@ Receive(m) ==
                     [] m.mtype = "Heartbeat" -> HandleHeartbeat(i, j, s, m)
                     [] m.mtype = "HeartbeatResponse" -> HandleHeartbeatResponse(i, j, s, m),
                  IF Duplication THEN {} ELSE {m})
-       /\ UNCHANGED <<requests, restarts, readsIssued>>
+       /\ UNCHANGED <<requests, restarts, readsIssued, retries>>
 
 \* A crash and restart: Node::new from the durable state alone (Figure 2). With lease reads
 \* a server a live lease may count stays up until that lease ends (LeaseTiming).
@@ -303,8 +377,9 @@ Restart(i) ==
     /\ restarts < MaxRestarts
     /\ LeaseTiming(i)
     /\ restarts' = restarts + 1
-    /\ node' = [node EXCEPT ![i] = Restarted(@.term, @.durableVote, @.log)]
-    /\ UNCHANGED <<messages, requests, elections, committed, readsIssued, readLog>>
+    /\ node' = [node EXCEPT ![i] = Restarted(@.durableTerm, @.durableVote, @.durableLog)]
+    /\ UNCHANGED <<messages, requests, elections, committed, readsIssued, readLog, replied,
+                   retries>>
 
 Init ==
     /\ node = [i \in Server |-> Restarted(0, Nil, <<>>)]
@@ -315,10 +390,13 @@ Init ==
     /\ committed = {}
     /\ readsIssued = 0
     /\ readLog = {}
+    /\ replied = {}
+    /\ retries = 0
 
 Next ==
     \/ \E i \in Server : ElectionTimeout(i) \/ HeartbeatTimeout(i) \/ ClientRequest(i)
                          \/ Restart(i) \/ QuorumCheckTimeout(i) \/ ClientRead(i)
+                         \/ ClientRetry(i)
     \/ \E m \in messages : Receive(m)
 
 Spec == Init /\ [][Next]_vars

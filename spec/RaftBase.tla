@@ -16,11 +16,13 @@ CONSTANTS
     CheckQuorum,        \* Config::check_quorum: CheckQuorum and stickiness (diss. §6.2, §4.2.3)
     ReadMode,           \* Config::read_mode: "ReadIndex" or "Lease" (diss. §6.4, §6.4.1)
     MaxReads,           \* bound: reads accepted by leaders, in all
-    MaxInFlight         \* Config::max_in_flight_appends; 0: Figure 2's leader (no pipelining)
+    MaxInFlight,        \* Config::max_in_flight_appends; 0: Figure 2's leader (no pipelining)
+    MaxRetries          \* bound: client retries (same client, same serial) reaching leaders, in all
 
 ASSUME MaxTerm \in Nat /\ MaxClientRequests \in Nat /\ MaxRestarts \in Nat
 ASSUME MaxBatch \in Nat \ {0} /\ Duplication \in BOOLEAN
 ASSUME PreVote \in BOOLEAN /\ CheckQuorum \in BOOLEAN /\ MaxReads \in Nat /\ MaxInFlight \in Nat
+ASSUME MaxRetries \in Nat
 \* Config::validate: lease reads need CheckQuorum and stickiness (ConfigError::LeaseNeedsCheckQuorum).
 ASSUME ReadMode \in {"ReadIndex", "Lease"} /\ (ReadMode = "Lease" => CheckQuorum)
 
@@ -32,7 +34,9 @@ Rules == {"PersistVote", "VoteOncePerTerm", "ElectionRestriction",
           "CurrentTermVotes", "MatchIndexFromAck", "AdoptResponseTerm",
           \* the dissertation's features (src/config.rs Rule, same names)
           "PreVoteKeepsTerm", "CheckQuorum", "LeaseNeedsStickiness", "ReadIndexQuorumRound",
-          "ReadAfterOwnTermCommit", "ProbeOnReject", "NextIndexBound"}
+          "ReadAfterOwnTermCommit", "ProbeOnReject", "NextIndexBound",
+          \* the persistence boundary and the client rules (src/config.rs Rule, same names)
+          "PersistTerm", "PersistEntries", "ApplyOnlyCommitted", "ReplyAfterApply", "ApplyOnce"}
 ASSUME BrokenRule \in Rules \cup {"None"}
 
 Keeps(rule) == BrokenRule # rule
@@ -45,9 +49,12 @@ VARIABLES
     elections,  \* ghost: [term, leader] of every election won
     committed,  \* ghost: [index, entry, term] of every entry committed, first time only
     readsIssued, \* reads accepted so far (also the id of the last one)
-    readLog     \* ghost: [id, floor, index, path, term] of every read served
+    readLog,    \* ghost: [id, floor, index, path, term] of every read served
+    replied,    \* ghost: the client commands a leader has answered (Effect::Reply)
+    retries     \* client retries that reached a leader so far (a bound of the model)
 
-vars == <<node, messages, requests, restarts, elections, committed, readsIssued, readLog>>
+vars == <<node, messages, requests, restarts, elections, committed, readsIssued, readLog,
+          replied, retries>>
 
 -----------------------------------------------------------------------------
 (* Helpers *)
@@ -93,7 +100,12 @@ Zero == [j \in Server |-> 0]
 Probe == "Probe"
 ReplicateFlow == "Replicate"
 
-\* The state a server (re)starts in: Node::new with its durable state. Besides Figure 2:
+\* The state a server (re)starts in: Node::new with its durable state (DurableState: term,
+\* vote, log). `durableTerm`, `durableVote` and `durableLog` are what a restart reads back;
+\* each differs from its volatile twin only while its persistence rule (PersistTerm,
+\* PersistVote, PersistEntries) is switched off. `appliedLog` is what the state machine
+\* applied, in order (last_applied = its length; a restart applies again from index 1);
+\* with ApplyOnlyCommitted kept it is the log's committed prefix. Besides Figure 2:
 \*  - leader: the leader a follower heard from in its term (Role::Follower { leader }); kept
 \*    only with CheckQuorum, where stickiness reads it (otherwise always Nil);
 \*  - flow, inflight: a leader's flow control per peer (src/progress.rs Progress::flow,
@@ -104,7 +116,8 @@ ReplicateFlow == "Replicate"
 \*    round 0 until sent, path "None" until confirmed; floor is ghost).
 \* Every one is constant when its feature is off, so it adds no states there.
 Restarted(term, vote, log) ==
-    [term |-> term, votedFor |-> vote, durableVote |-> vote, role |-> Follower,
+    [term |-> term, votedFor |-> vote, durableTerm |-> term, durableVote |-> vote,
+     durableLog |-> log, appliedLog |-> <<>>, role |-> Follower,
      votes |-> {}, next |-> Zero, match |-> Zero, commit |-> 0, log |-> log,
      leader |-> Nil, flow |-> [j \in Server |-> Probe], inflight |-> [j \in Server |-> <<>>],
      round |-> 0, acked |-> Zero, checkRound |-> 0, leased |-> FALSE, lease |-> {},

@@ -17,9 +17,13 @@ LeaderReset(s) ==
               !.checkRound = 0, !.leased = FALSE, !.lease = {}, !.reads = {}]
 
 \* Node::become_follower for a higher term (§5.1): adopt it, clear the vote (persisted).
-\* A leader's waiting reads are refused (Node::refuse_pending_reads).
+\* A leader's waiting reads are refused (Node::refuse_pending_reads). Rule PersistTerm
+\* (Figure 2, persistent state) switched off: the new term and the cleared vote are not
+\* written; the disk keeps the old ones until the next hard-state write.
 AdoptTerm(s, t) ==
-    [LeaderReset(s) EXCEPT !.term = t, !.votedFor = Nil, !.durableVote = Nil,
+    [LeaderReset(s) EXCEPT !.term = t, !.votedFor = Nil,
+                           !.durableTerm = IF Keeps("PersistTerm") THEN t ELSE @,
+                           !.durableVote = IF Keeps("PersistTerm") THEN Nil ELSE @,
                            !.role = Follower, !.votes = {}, !.leader = Nil]
 
 \* Node::become_follower in the same term with no leader known: a leader that fails its

@@ -30,13 +30,39 @@ LeaderCompleteness ==
         \A c \in committed : c.term < node[i].term =>
             c.index <= Len(node[i].log) /\ node[i].log[c.index] = c.entry
 
-\* State Machine Safety: a server applies (commit_to applies at once) only entries that
-\* were committed, and no two different entries are ever committed at the same index, so
-\* no two servers ever apply different entries at one index, even across restarts.
+\* State Machine Safety: a server applies only entries that were committed, at the index
+\* they were committed at, and no two different entries are ever committed at the same
+\* index, so no two servers ever apply different entries at one index, even across
+\* restarts. (Its commitIndex too covers only committed entries.)
 StateMachineSafety ==
     /\ \A c1, c2 \in committed : c1.index = c2.index => c1.entry = c2.entry
     /\ \A i \in Server : \A k \in 1..node[i].commit :
            \E c \in committed : c.index = k /\ c.entry = node[i].log[k]
+    /\ \A i \in Server : \A k \in 1..Len(node[i].appliedLog) :
+           \E c \in committed : c.index = k /\ c.entry = node[i].appliedLog[k]
+
+-----------------------------------------------------------------------------
+(* The persistence boundary and the clients (Figure 2's persistent state; §8; diss. §6.3). *)
+
+\* What a restart reads is a state this implementation could have written
+\* (DurableState::validate, which Node::new runs): the log's terms never decrease and none
+\* exceeds the durable current term. Revealing a term before it is on disk breaks it: the
+\* server stores entries of a term its disk does not know.
+DurableStateValid ==
+    \A i \in Server :
+        LET d == node[i].durableLog IN
+        \A k \in 1..Len(d) : d[k].term <= node[i].durableTerm /\ (k > 1 => d[k - 1].term <= d[k].term)
+
+\* An acknowledged command is committed (§8: a leader answers only once it has applied
+\* the command, and applies only committed entries).
+AcknowledgedCommitted ==
+    \A v \in replied : \E c \in committed : c.entry.value = v
+
+\* Exactly once (diss. §6.3): no server's state machine applies one client command twice,
+\* however often it was retried and appended.
+ExactlyOnce ==
+    \A i \in Server :
+        LET m == Machine(node[i]) IN \A a, b \in 1..Len(m) : a < b => m[a] # m[b]
 
 -----------------------------------------------------------------------------
 (* Invariants of inductive strength, in the style of etcd-io/raft's and CCF's specs:  *)
@@ -116,6 +142,8 @@ TypeOK ==
         /\ node[i].role \in {PreCandidate, Candidate} <=> node[i].votes # {}
     /\ requests \in 0..MaxClientRequests
     /\ readsIssued \in 0..MaxReads
+    /\ retries \in 0..MaxRetries
+    /\ replied \subseteq 1..MaxClientRequests
 
 -----------------------------------------------------------------------------
 (* Reachability: each must be VIOLATED by TLC, which shows the bounded model reaches  *)
@@ -151,6 +179,18 @@ NoFigure8Hazard ==
         LET c == [index |-> k, entry |-> node[i].log[k]] IN
         /\ Cardinality({j \in Server : Holds(node[j].log, c)}) >= Quorum
         /\ \E l \in Server : ~Holds(node[l].log, c) /\ Cardinality(Dominated(node[l].log)) >= Quorum
+
+\* Clients: a retry reaches a leader after the first copy of its command was appended, and
+\* is appended again; a server applies a log that holds one command twice (the second copy
+\* is what the session table skips); a retry is answered from the session table.
+NoCommandTwiceInLog ==
+    ~\E i \in Server : \E a, b \in 1..Len(node[i].log) :
+        a < b /\ node[i].log[a].value # 0 /\ node[i].log[a].value = node[i].log[b].value
+NoCommandAppliedTwice ==
+    ~\E i \in Server : \E a, b \in 1..Len(node[i].appliedLog) :
+        a < b /\ node[i].appliedLog[a].value # 0
+        /\ node[i].appliedLog[a].value = node[i].appliedLog[b].value
+NoCachedReply == [][~\E i \in Server : ClientRetry(i) /\ node' = node]_vars
 
 \* Features (RaftFeatures.tla): a pre-vote refused; a leader stepping down on a failed
 \* quorum check (an action property); a read served, by ReadIndex and by lease; an

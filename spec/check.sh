@@ -26,6 +26,12 @@
 #                                      each holds and reaches its predicates, and each of
 #                                      the features' broken rules is caught
 #   bash spec/check.sh features-fast   the part of `features` CI runs (spec/README.md, "CI")
+#   bash spec/check.sh clients         MCClients.cfg (a command and a retry of it) holds and
+#                                      reaches its predicates (a command appended twice, applied
+#                                      twice (MCClients-deep.cfg), answered from the session
+#                                      table), and each rule
+#                                      of the persistence boundary and the clients is caught
+#   bash spec/check.sh clients-fast    the same without the closure of MCClients.cfg (CI)
 #   bash spec/check.sh rules           every rule of the table below, broken in its
 #                                      configuration: each must be caught
 #   bash spec/check.sh compare         report, for every rule caught, the first violation with
@@ -75,12 +81,21 @@ declare -A RULE_CFG=(
     [NextIndexBound]=MCPipeline.cfg
     [LeaseNeedsStickiness]=MCLease.cfg
     [CheckQuorum]=MCLease.cfg
+    [PersistTerm]=MCRaft.cfg
+    [PersistEntries]=MCRaft.cfg
+    [ApplyOnlyCommitted]=MCRaft.cfg
+    [ReplyAfterApply]=MCRaft.cfg
+    [ApplyOnce]=MCClients.cfg
 )
 RULE_ORDER=(ElectionRestriction VoteOncePerTerm PersistVote TruncateOnlyOnConflict
     CurrentTermVotes MatchIndexFromAck StaleTermAppend PrevLogTerm UpToDateOrder
     CurrentTermCommit CommitMinLastNew StaleTermVote AdoptResponseTerm
     PreVoteKeepsTerm ReadIndexQuorumRound ReadAfterOwnTermCommit ProbeOnReject NextIndexBound
-    LeaseNeedsStickiness CheckQuorum)
+    LeaseNeedsStickiness CheckQuorum PersistTerm PersistEntries ApplyOnlyCommitted
+    ReplyAfterApply ApplyOnce)
+# The persistence boundary's and the clients' rules (spec/README.md, "Clients and the
+# persistence boundary").
+CLIENT_RULES=(PersistTerm PersistEntries ApplyOnlyCommitted ReplyAfterApply ApplyOnce)
 # The rules of the dissertation's features (spec/README.md, "Features"), each in the small
 # configuration of its feature.
 FEATURE_RULES=(PreVoteKeepsTerm ReadIndexQuorumRound ReadAfterOwnTermCommit ProbeOnReject
@@ -119,7 +134,7 @@ run_tlc() {
 # variant NAME RULE [PREDICATE] [CFG]: a copy of CFG (default MCRaft.cfg) with BrokenRule =
 # RULE and, if given, PREDICATE as the only invariant (or the only property, for an action
 # property: a name listed in ACTION_PREDICATES).
-ACTION_PREDICATES=" NoConflictHintUsed NoQuorumStepDown "
+ACTION_PREDICATES=" NoConflictHintUsed NoQuorumStepDown NoCachedReply "
 variant() {
     local name="$1" rule="$2" inv="${3:-}" base="${4:-MCRaft.cfg}" cfg="$WORK/$1.cfg"
     {
@@ -195,6 +210,8 @@ check_reach() {
     MCLease.cfg) preds="NoLeaseRead" ;;
     MCPipeline.cfg) preds="NoOptimisticAdvance NoWindowFull NoBackToProbe NoCommandCommitted" ;;
     MCPipeline1.cfg) preds="NoOptimisticAdvance NoBackToProbe NoCommandCommitted" ;;
+    MCClients.cfg) preds="NoCommandTwiceInLog NoCachedReply" ;;
+    MCClients-deep.cfg) preds="NoCommandAppliedTwice" ;;
     *) preds="NoCommandCommitted NoIndirectCommit NoLeaderInMaxTerm NoDivergentLogs" ;;
     esac
     echo "== TLC: reachability in $cfg, each predicate must be violated"
@@ -244,6 +261,20 @@ check_features_fast() {
         check_reach MCReadIndex.cfg && check_reach MCLease.cfg &&
         check_broken CheckQuorum && check_broken LeaseNeedsStickiness &&
         check_broken NextIndexBound && check_broken ProbeOnReject
+}
+
+# check_clients [fast]: the clients' configuration holds (skipped with "fast", as CI runs it)
+# and reaches its predicates, and each rule of the persistence boundary and the clients is
+# caught in its configuration.
+check_clients() {
+    local rule
+    if [ "${1:-}" != fast ]; then
+        check_holds MCClients.cfg || return 1
+    fi
+    check_reach MCClients.cfg && check_reach MCClients-deep.cfg || return 1
+    for rule in "${CLIENT_RULES[@]}"; do
+        check_broken "$rule" || return 1
+    done
 }
 
 check_rules() {
@@ -305,12 +336,15 @@ simulate) check_simulate "${2:-}" "${3:-}" "${4:-}" ;;
 rules) check_rules ;;
 features) check_features ;;
 features-fast) check_features_fast ;;
+clients) check_clients ;;
+clients-fast) check_clients fast ;;
 compare) compare_invariants ;;
 all) check_holds && check_broken && check_reach && check_deep && check_figure8 && check_simulate &&
-    check_features_fast ;;
+    check_features_fast && check_clients fast ;;
 *)
     echo "usage: bash spec/check.sh [holds [CFG] | broken [RULE] [CFG] | reach [CFG] | deep |" \
-        "figure8 | simulate [RULE] [DEPTH] [SEED] | rules | features | features-fast | compare | all | crosscheck]" >&2
+        "figure8 | simulate [RULE] [DEPTH] [SEED] | rules | features | features-fast | clients |" \
+        "clients-fast | compare | all | crosscheck]" >&2
     exit 2
     ;;
 esac

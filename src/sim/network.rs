@@ -3,7 +3,13 @@
 //! lose, duplicate, delay and reorder messages (§5.1: "servers retry RPCs if they do not receive
 //! a response in a timely manner").
 
+use super::driver::Event;
+use super::{SimError, Simulation};
+use crate::error::StepError;
 use crate::ids::NodeId;
+use crate::kv::KvCommand;
+use crate::message::Message;
+use crate::node::Input;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -92,5 +98,119 @@ impl Links {
 
     pub(crate) fn heal(&mut self) {
         self.cut.clear();
+    }
+}
+
+impl Simulation {
+    pub(super) fn send(&mut self, from: NodeId, to: NodeId, message: Message<KvCommand>) {
+        let id = self.tracer.as_mut().and_then(|t| t.next_send());
+        self.stats.messages_sent += 1;
+        if let Message::AppendEntries(a) = &message {
+            self.stats.requests_sent += 1;
+            self.stats.entries_sent += a.entries.len() as u64;
+            self.stats.command_bytes_sent += a
+                .entries
+                .iter()
+                .map(|e| match &e.payload {
+                    crate::log::Payload::Command { command, .. } => command_bytes(command),
+                    crate::log::Payload::Noop => 0,
+                })
+                .sum::<u64>();
+        } else if let Message::RequestVote(_) = &message {
+            self.stats.requests_sent += 1;
+        }
+        if !self.links.connected(from, to) || self.rng.chance(self.network.drop_per_mille) {
+            self.stats.messages_dropped += 1;
+            return;
+        }
+        let Some(i) = self.position(to) else {
+            return;
+        };
+        let incarnation = self.servers[i].incarnation;
+        let copies = if self.rng.chance(self.network.duplicate_per_mille) {
+            2
+        } else {
+            1
+        };
+        for _ in 0..copies {
+            let delay = if self.rng.chance(self.network.long_delay_per_mille) {
+                self.rng
+                    .duration(&(self.network.max_delay..self.network.long_delay_max))
+            } else {
+                self.rng
+                    .duration(&(self.network.min_delay..self.network.max_delay))
+            };
+            self.schedule(
+                delay,
+                Event::Deliver {
+                    from,
+                    to,
+                    incarnation,
+                    message: message.clone(),
+                    id,
+                },
+            );
+        }
+    }
+
+    /// Hands `message` from `from` to `to` at once, bypassing the network (for scenarios that
+    /// inject old or forged messages). Returns the node's own verdict on the input.
+    pub fn inject(
+        &mut self,
+        from: NodeId,
+        to: NodeId,
+        message: Message<KvCommand>,
+    ) -> Result<Result<(), StepError>, SimError> {
+        let i = self
+            .position(to)
+            .filter(|&i| self.servers[i].node.is_some())
+            .ok_or_else(|| self.fail(format!("inject: {to} is down")))?;
+        self.note(|| format!("{from}->{to} {} (injected)", describe(&message)));
+        self.step_node(i, Input::Message { from, message })
+    }
+}
+
+fn command_bytes(command: &KvCommand) -> u64 {
+    match command {
+        KvCommand::Set { key, value } => (key.len() + value.len()) as u64,
+        KvCommand::Delete { key } | KvCommand::Get { key } => key.len() as u64,
+    }
+}
+
+pub(super) fn describe(message: &Message<KvCommand>) -> String {
+    match message {
+        Message::RequestVote(m) => format!(
+            "RequestVote t{} last ({}, t{})",
+            m.term, m.last_log_index, m.last_log_term
+        ),
+        Message::RequestVoteResponse(m) => {
+            format!("Vote t{} granted={}", m.term, m.vote_granted)
+        }
+        Message::AppendEntries(m) => format!(
+            "AppendEntries t{} prev ({}, t{}) +{} commit {}",
+            m.term,
+            m.prev_log_index,
+            m.prev_log_term,
+            m.entries.len(),
+            m.leader_commit
+        ),
+        Message::AppendEntriesResponse(m) => format!("AppendAck t{} {:?}", m.term, m.result),
+        Message::PreVote(m) => format!(
+            "PreVote t{} last ({}, t{})",
+            m.term, m.last_log_index, m.last_log_term
+        ),
+        Message::PreVoteResponse(m) => {
+            format!("PreVoteAck t{} granted={}", m.term, m.vote_granted)
+        }
+        Message::TimeoutNow(m) => format!("TimeoutNow t{}", m.term),
+        Message::Heartbeat(m) => format!("Heartbeat t{} round {}", m.term, m.round),
+        Message::HeartbeatResponse(m) => format!("HeartbeatAck t{} round {}", m.term, m.round),
+        Message::ReadIndex(m) => format!("ReadIndex t{} {}#{}", m.term, m.client, m.serial),
+        Message::ReadIndexResponse(m) => {
+            format!(
+                "ReadIndexAck t{} {}#{} {:?}",
+                m.term, m.client, m.serial, m.read_index
+            )
+        }
     }
 }
