@@ -52,6 +52,21 @@ fn end_servers(cx: &Counterexample) -> Vec<refraft_model::server::ServerState> {
     model.servers(last).map(|(s, _)| s.clone()).collect()
 }
 
+/// Searches for `rule`'s stale read from `tests/prefixes/<prefix>` and checks where it happened:
+/// at n0, still leading term 1 after a later term's leader acknowledged a write, by its lease
+/// (`by_lease`) or by ReadIndex.
+fn stale_read_at_old_leader(rule: Rule, settings: Settings, prefix: &'static str, by_lease: bool) {
+    let cx = counterexample(rule, settings, LINEARIZABLE, Search::Seeded(prefix));
+    let n0 = &end_servers(&cx)[0];
+    assert!(n0.node.is_leader() && n0.node.current_term() == 1);
+    let served = if by_lease {
+        n0.ghost.read_by_lease
+    } else {
+        n0.ghost.read_by_read_index
+    };
+    assert!(served, "{rule}: the old leader served the read");
+}
+
 #[test]
 fn read_after_own_term_commit_guards_linearizability() {
     // Dissertation §6.4 step 1: a new leader takes its commit index as the read index before
@@ -69,17 +84,11 @@ fn read_index_quorum_round_guards_linearizability() {
     // Dissertation §6.4 step 3: n0 leads term 1 and acknowledged SET x=1. n2 is elected in
     // term 2 with n1's vote, and commits and acknowledges DEL x; the client's GET then reaches
     // n0, which has heard nothing of term 2 and, without the heartbeat round, answers x=1.
-    let cx = counterexample(
+    stale_read_at_old_leader(
         Rule::ReadIndexQuorumRound,
         reads(Reads::ReadIndex),
-        LINEARIZABLE,
-        Search::Seeded("term-1-leader-acknowledged-set.txt"),
-    );
-    let servers = end_servers(&cx);
-    assert!(servers[0].node.is_leader() && servers[0].node.current_term() == 1);
-    assert!(
-        servers[0].ghost.read_by_read_index,
-        "the deposed leader served the read"
+        "term-1-leader-acknowledged-set.txt",
+        false,
     );
 }
 
@@ -107,17 +116,11 @@ fn lease_needs_stickiness_guards_linearizability() {
     // Dissertation §4.2.3, §6.4.1: n0 holds a lease counting n1. n1, which may not time out
     // while the lease counts it, still grants n2's RequestVote of term 2; n2 commits and
     // acknowledges DEL x with n1, and n0, its lease unexpired, answers the GET with x=1.
-    let cx = counterexample(
+    stale_read_at_old_leader(
         Rule::LeaseNeedsStickiness,
         lease_reads(),
-        LINEARIZABLE,
-        Search::Seeded("term-1-lease-leader-acknowledged-set.txt"),
-    );
-    let servers = end_servers(&cx);
-    assert!(servers[0].node.is_leader() && servers[0].node.current_term() == 1);
-    assert!(
-        servers[0].ghost.read_by_lease,
-        "the old leader served by lease"
+        "term-1-lease-leader-acknowledged-set.txt",
+        true,
     );
 }
 
@@ -126,17 +129,11 @@ fn check_quorum_guards_linearizability() {
     // Dissertation §6.2: n0, cut off, leads term 1 while n2 leads term 2. n0's quorum check
     // finds no acknowledgement since its election; without CheckQuorum it keeps leading and
     // takes a lease, and answers the GET with x=1 after n2 acknowledged DEL x.
-    let cx = counterexample(
+    stale_read_at_old_leader(
         Rule::CheckQuorum,
         lease_reads(),
-        LINEARIZABLE,
-        Search::Seeded("term-2-leader-elected-beside-term-1-leader.txt"),
-    );
-    let servers = end_servers(&cx);
-    assert!(servers[0].node.is_leader() && servers[0].node.current_term() == 1);
-    assert!(
-        servers[0].ghost.read_by_lease,
-        "the old leader served by lease"
+        "term-2-leader-elected-beside-term-1-leader.txt",
+        true,
     );
 }
 
