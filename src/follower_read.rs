@@ -8,8 +8,9 @@
 //!
 //! Why this is linearizable: a write acknowledged before the client issued the read was
 //! committed before the leader received the forwarded request, so it lies at or below the read
-//! index; the follower answers from a state that has applied the read index, and every entry it
-//! applied is committed (§5.4.3). The answer therefore reflects every write that completed
+//! index; the follower answers from a state that has applied the read index (rule switch
+//! `Rule::ForwardedReadAfterApply`: broken, a lagging follower answers at once, and the model
+//! checker finds the stale read), and every entry it applied is committed (§5.4.3). The answer therefore reflects every write that completed
 //! before the read began, and only committed writes.
 
 use crate::client::ClientRequest;
