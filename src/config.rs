@@ -350,6 +350,10 @@ pub enum Rule {
     ReplyAfterApply,
     /// Dissertation §6.3: a retried request (same client, same serial) is applied once.
     ApplyOnce,
+    /// Dissertation §6.4: a follower serves a forwarded read "locally after learning the read
+    /// index" only once its own `last_applied` has reached that index. Broken, a lagging
+    /// follower answers from a state machine that misses acknowledged writes: a stale read.
+    ForwardedReadAfterApply,
 }
 
 impl Rule {
@@ -380,6 +384,7 @@ impl Rule {
         Rule::PersistEntries,
         Rule::ReplyAfterApply,
         Rule::ApplyOnce,
+        Rule::ForwardedReadAfterApply,
     ];
 
     /// The rule's name on a command line.
@@ -410,6 +415,7 @@ impl Rule {
             Rule::PersistEntries => "persist-entries",
             Rule::ReplyAfterApply => "reply-after-apply",
             Rule::ApplyOnce => "apply-once",
+            Rule::ForwardedReadAfterApply => "forwarded-read-after-apply",
         }
     }
 }

@@ -8,11 +8,13 @@
 //!
 //! Why this is linearizable: a write acknowledged before the client issued the read was
 //! committed before the leader received the forwarded request, so it lies at or below the read
-//! index; the follower answers from a state that has applied the read index, and every entry it
-//! applied is committed (§5.4.3). The answer therefore reflects every write that completed
+//! index; the follower answers from a state that has applied the read index (rule switch
+//! `Rule::ForwardedReadAfterApply`: broken, a lagging follower answers at once, and the model
+//! checker finds the stale read), and every entry it applied is committed (§5.4.3). The answer therefore reflects every write that completed
 //! before the read began, and only committed writes.
 
 use crate::client::ClientRequest;
+use crate::config::Rule;
 use crate::effect::Effect;
 use crate::error::StepError;
 use crate::ids::{ClientId, Index, NodeId, Term};
@@ -181,9 +183,12 @@ impl<M: StateMachine> Node<M> {
         let term = self.durable.current_term;
         let following = matches!(self.role, Role::Follower { leader: Some(_) });
         let last_applied = self.last_applied;
+        // §6.4: the follower serves "after learning the read index" from a state machine that
+        // has applied it, so the answer reflects every write acknowledged before the read.
+        let wait_for_apply = self.config.keeps(Rule::ForwardedReadAfterApply);
         for read in std::mem::take(&mut self.forwarded) {
             match read.read_index {
-                Some(index) if index <= last_applied => {
+                Some(index) if index <= last_applied || !wait_for_apply => {
                     // Accepted reads are queries, and a state machine is deterministic.
                     let response = match self.machine.query(&read.query) {
                         Some(output) => ClientResponse::Applied(output),

@@ -30,6 +30,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("append-stale-term", None), // MoreUpToDateCorrectInv, before any Figure 3 property
     ("apply-once", None),        // linearizability of the clients' history
     ("apply-only-committed", Some("apply-only-committed")),
+    ("check-quorum", None), // a stale lease read (reads are not in trace format v1's checks)
     ("current-term-commit", Some("commit-current-term")),
     (
         "current-term-commit-exhaustive",
@@ -37,15 +38,19 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ),
     ("current-term-votes", Some("election-safety")),
     ("election-restriction", Some("leader-completeness")),
+    ("forwarded-read-after-apply", None), // a stale read at a follower
+    ("lease-needs-stickiness", None),     // a stale lease read
     ("match-index-from-ack", Some("match-from-ack")),
     ("next-index-bound", None), // flow control
     ("persist-entries", Some("persist-before-reveal")),
     ("persist-term", Some("persist-before-reveal")),
     ("persist-vote", Some("persist-before-reveal")),
     ("prev-log-term", Some("log-matching")),
-    ("prevote-keeps-term", None),         // disruption
-    ("probe-on-reject", None),            // flow control
+    ("prevote-keeps-term", None),               // disruption
+    ("prevote-keeps-term-live-majority", None), // a leader with a live majority disrupted
+    ("probe-on-reject", None),                  // flow control
     ("read-after-own-term-commit", None), // a stale read (reads are not in trace format v1's checks)
+    ("read-index-quorum-round", None),    // a stale read
     ("reply-after-apply", None),          // acknowledged => committed (client side)
     ("truncate-only-on-conflict", Some("leader-completeness")),
     ("up-to-date-term-first", Some("leader-completeness")),

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod switches;
+
 use refraft_model::{Action, RaftModel, Settings, State};
 use stateright::{Checker, Expectation, HasDiscoveries, Model, Path};
 use std::collections::BTreeMap;
