@@ -83,8 +83,10 @@ pub struct Ghost {
     /// completed.
     pub transfer_completed: bool,
     /// While holding a lease (a majority heard from it within the period, §6.4.1), this
-    /// leader stepped down other than at a quorum check or for a transfer: it was disrupted.
-    pub disrupted: bool,
+    /// leader stepped down other than at a quorum check or for a transfer, into this term
+    /// (the term that made it step down). A disruption unless some candidacy of that term
+    /// began while no leader held a lease ([`crate::History::unleased_candidacies`]).
+    pub disrupted_by: Option<Term>,
     /// The "heard from the leader recently" window: the term, the leader and the last
     /// heartbeat round this follower answered. Closed (`None`) when the server stops following
     /// that leader (its election timer fired, a newer term, a restart).
@@ -202,7 +204,7 @@ impl Ghost {
             && !after.is_leader()
             && !legitimate
         {
-            self.disrupted = true;
+            self.disrupted_by = Some(after.current_term());
         }
         if input == Observed::TransferRequest && before.is_leader() {
             self.transfers += 1;

@@ -2,11 +2,11 @@
 //! `LinearizabilityTester`, checked against a sequential key-value store.
 
 use crate::msg::Msg;
-use refraft::{ClientResponse, KvCommand, KvOutput, KvStore, StateMachine};
+use refraft::{ClientResponse, KvCommand, KvOutput, KvStore, StateMachine, Term};
 use stateright::actor::{Envelope, Id};
 use stateright::semantics::{ConsistencyTester, LinearizabilityTester, SequentialSpec};
 use stateright::{Rewrite, RewritePlan};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The sequential specification: the core's own key-value store, applied one command at a time.
 ///
@@ -41,6 +41,12 @@ pub struct History {
     /// or a return) rather than at every state the property is checked in: the tester's
     /// search backtracks and costs more with every operation.
     linearizable: bool,
+    /// With leases (`--pre-vote --check-quorum --reads lease`): the terms in which some server
+    /// became a real candidate while no live leader held a lease. A leased leader deposed into
+    /// such a term lost a race that began before its lease; into any other term, it was
+    /// disrupted (the property "a leader with a live majority is not disrupted"). Terms only,
+    /// so the symmetry rewrite leaves it as it is.
+    pub unleased_candidacies: BTreeSet<Term>,
 }
 
 impl Default for History {
@@ -50,6 +56,7 @@ impl Default for History {
             invoked: BTreeMap::new(),
             returned: BTreeMap::new(),
             linearizable: true,
+            unleased_candidacies: BTreeSet::new(),
         }
     }
 }

@@ -9,7 +9,7 @@ use crate::msg::Msg;
 use crate::properties;
 use crate::server::{ServerSetup, ServerState, StutterSteps};
 use crate::settings::{NetworkKind, Reads, Settings};
-use refraft::{ReadMode, Timer};
+use refraft::{ReadMode, Term, Timer};
 use stateright::actor::{
     ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Timers,
 };
@@ -254,6 +254,24 @@ impl RaftModel {
         })
     }
 
+    /// Records in the history the term of every candidacy that began in the step from `last`
+    /// to `next` while no live leader held a lease (see `History::unleased_candidacies`).
+    fn record_unleased_candidacies(&self, last: &State, next: &mut State) {
+        let leased = self.servers(last).any(|(s, crashed)| {
+            !crashed && s.node.is_leader() && s.node.leadership().lease().is_some()
+        });
+        if leased {
+            return;
+        }
+        let began: Vec<Term> = self
+            .servers(last)
+            .zip(self.servers(next))
+            .filter(|((before, _), (after, _))| after.ghost.candidacies > before.ghost.candidacies)
+            .map(|(_, (after, _))| after.node.current_term())
+            .collect();
+        next.history.unleased_candidacies.extend(began);
+    }
+
     /// Removes the delivery record stateright's duplicating network keeps (`last_msg`): it only
     /// serves to tell apart states that are otherwise equal, multiplying the state space.
     fn normalize(mut state: State) -> State {
@@ -342,9 +360,12 @@ impl Model for RaftModel {
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
-        let next = Self::normalize(self.inner.next_state(last, action)?);
+        let mut next = Self::normalize(self.inner.next_state(last, action)?);
         if self.prune_stutter && unchanged(last, &next) {
             return None;
+        }
+        if properties::checks_lease_disruption(&self.settings) {
+            self.record_unleased_candidacies(last, &mut next);
         }
         Some(next)
     }

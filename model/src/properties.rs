@@ -84,6 +84,9 @@ pub const READ_BY_LEASE: &str = "a read is served by lease";
 /// (a majority heard from it within the period, so it has a live majority) never steps down
 /// other than at its own quorum check: no server, rejoining or not, disrupts it (§9.6, §4.2.3).
 pub const LEASE_LEADER_NOT_DISRUPTED: &str = "a leader with a live majority is not disrupted";
+/// Reachability (with leases): a leader holding a lease steps down into the term of a
+/// candidacy that began before any lease was held (the race that property exempts).
+pub const LEASE_RACE_LOST: &str = "a leased leader loses to a candidacy begun before its lease";
 /// Reachability (`--transfers`): the target of a leadership transfer is elected (§3.10).
 pub const TRANSFER_COMPLETED: &str = "a transfer completes";
 /// Liveness (`--stable --transfers N`): on every run that ends, all N transfers were asked for
@@ -221,13 +224,17 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
             m.servers(s).any(|(srv, _)| srv.ghost.read_by_lease)
         }));
     }
-    if settings.pre_vote
-        && settings.check_quorum
-        && settings.reads == Reads::Lease
-        && settings.transfers == 0
-    {
-        p.push(Property::always(LEASE_LEADER_NOT_DISRUPTED, |m, s| {
-            m.servers(s).all(|(srv, _)| !srv.ghost.disrupted)
+    if checks_lease_disruption(settings) {
+        p.push(Property::always(
+            LEASE_LEADER_NOT_DISRUPTED,
+            lease_leader_not_disrupted,
+        ));
+        p.push(Property::sometimes(LEASE_RACE_LOST, |m, s| {
+            m.servers(s).any(|(srv, _)| {
+                srv.ghost
+                    .disrupted_by
+                    .is_some_and(|term| s.history.unleased_candidacies.contains(&term))
+            })
         }));
     }
     if settings.transfers > 0 {
@@ -259,6 +266,29 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
             m.servers(s).any(|(srv, _)| srv.ghost.read_by_follower)
         }));
     }
+}
+
+/// Whether `settings` check "a leader with a live majority is not disrupted" (and so track the
+/// candidacies it reads, see [`crate::History::unleased_candidacies`]).
+pub fn checks_lease_disruption(settings: &Settings) -> bool {
+    settings.pre_vote
+        && settings.check_quorum
+        && settings.reads == Reads::Lease
+        && settings.transfers == 0
+}
+
+/// No leader holding a lease steps down into a term whose candidacies all began while a lease
+/// was held. A candidacy begun before the lease (a race in the first moments of a term: the
+/// candidate timed out before it heard the new leader's first round) may still win its votes
+/// and depose the leader (dissertation §4.2.3 protects leaders from servers that start an
+/// election while the leader is live, not from elections already under way); a pre-vote whose
+/// term a voter adopted (rule `prevote-keeps-term` broken) is no candidacy at all.
+fn lease_leader_not_disrupted(m: &RaftModel, s: &State) -> bool {
+    m.servers(s).all(|(srv, _)| {
+        srv.ghost
+            .disrupted_by
+            .is_none_or(|term| s.history.unleased_candidacies.contains(&term))
+    })
 }
 
 fn not_disrupted(m: &RaftModel, s: &State) -> bool {

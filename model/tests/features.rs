@@ -204,3 +204,24 @@ fn a_leader_with_a_live_majority_is_not_disrupted() {
     };
     walk(settings, 300_000, &[READ_BY_LEASE, PRE_VOTE_REJECTED]);
 }
+
+/// The same walk without crashes reaches a race in the first moments of a term: a follower
+/// times out before it heard the new leader's first heartbeat round, gathers its pre-votes and
+/// stands for the next term; the leader then gets its lease and the candidate's RequestVote
+/// deposes it. That candidacy began before the lease, so it is no disruption (the property
+/// counts only candidacies begun while a lease was held); the walk must reach it, and hold.
+#[test]
+fn a_candidacy_begun_before_the_lease_is_no_disruption() {
+    let settings = Settings {
+        pre_vote: true,
+        check_quorum: true,
+        reads: Reads::Lease,
+        max_crashes: 0,
+        ..base(1)
+    };
+    walk(
+        settings,
+        300_000,
+        &[READ_BY_LEASE, PRE_VOTE_REJECTED, LEASE_RACE_LOST],
+    );
+}

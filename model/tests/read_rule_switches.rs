@@ -163,5 +163,5 @@ fn prevote_keeping_no_term_disrupts_a_leader_with_a_live_majority() {
         Search::Bfs,
     );
     let servers = end_servers(&cx);
-    assert!(servers.iter().any(|s| s.ghost.disrupted));
+    assert!(servers.iter().any(|s| s.ghost.disrupted_by.is_some()));
 }
