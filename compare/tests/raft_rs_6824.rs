@@ -1,6 +1,6 @@
 //! The 6.824 lab's scenarios (`tests/scenarios_6824`), run against raft-rs 0.7 through the
 //! adapter of `refraft_compare::conformance`, with the simulator's per-step checks of Figure 3.
-//! Each runs 10 seeds (`SIM_SEEDS=k` for more, `SIM_SEED=n` to replay one); the `soak_*` tests
+//! Each runs 20 seeds (`SIM_SEEDS=k` for more, `SIM_SEED=n` to replay one); the `soak_*` tests
 //! are `#[ignore]`d: `cargo test --release -p refraft-compare --test raft_rs_6824 -- --ignored`.
 
 #[path = "../../tests/scenarios_6824/mod.rs"]
@@ -10,7 +10,7 @@ use refraft::sim::{run_seeds, seed_count};
 use refraft_compare::conformance::RaftRs;
 use scenarios_6824::*;
 
-const SEEDS: u64 = 10;
+const SEEDS: u64 = 20;
 const SOAK_SEEDS: u64 = 500;
 
 macro_rules! against_raft_rs {

@@ -12,10 +12,13 @@ use refraft_compare::conformance::{RaftRs, RaftRsDisk};
 use std::time::Duration;
 
 /// One chaos run of `rounds` rounds of 100 ms on five raft-rs servers; at the end the network
-/// heals and one more command must commit everywhere.
-fn chaos(seed: u64, rounds: u64) -> Result<(), SimError> {
+/// heals and one more command must commit everywhere. Seeds alternate PreVote (refraft's
+/// default) with raft-rs's default (off), and every third seed turns CheckQuorum on.
+fn chaos(seed: u64, rounds: u64) -> Result<usize, SimError> {
     let n = 5;
-    let config = SimConfig::new(n, seed).network(NetworkConfig::unreliable_long_reordering());
+    let mut config = SimConfig::new(n, seed).network(NetworkConfig::unreliable_long_reordering());
+    config.pre_vote = seed % 2 == 0;
+    config.check_quorum = seed % 3 == 0;
     let mut sim = Simulation::<RaftRs>::boot(config)?;
     let mut rng = SimRng::new(seed ^ 0xC4A05);
     let ids = sim.ids();
@@ -57,21 +60,28 @@ fn chaos(seed: u64, rounds: u64) -> Result<(), SimError> {
     }
     let index = sim.commit_command("SET end=1".parse().expect("valid"), Duration::from_secs(10))?;
     sim.wait_applied(index, n as usize, Duration::from_secs(5))?;
-    Ok(())
+    Ok(sim.checker().elections().len())
 }
 
 #[test]
 fn chaos_with_crashes_partitions_loss_and_reordering() {
+    let elections = std::cell::Cell::new(0);
     run_seeds(
         "chaos_with_crashes_partitions_loss_and_reordering",
-        8,
-        |seed| chaos(seed, 60),
+        20,
+        |seed| {
+            elections.set(elections.get() + chaos(seed, 60)?);
+            Ok(())
+        },
     );
+    // The checks reached many terms, not only the first leader's.
+    println!("chaos: {} elections over 20 seeds", elections.get());
+    assert!(elections.get() >= 40, "only {} elections", elections.get());
 }
 
 #[test]
 fn leader_churn_with_crashes_and_disconnections() {
-    run_seeds("leader_churn_with_crashes_and_disconnections", 8, |seed| {
+    run_seeds("leader_churn_with_crashes_and_disconnections", 20, |seed| {
         let mut sim = Simulation::<RaftRs>::boot(SimConfig::new(5, seed))?;
         churn(&mut sim, seed, 30, false)?;
         // Crashing the leader forces elections: the checks reach many terms.
@@ -89,7 +99,7 @@ fn leader_churn_with_crashes_and_disconnections() {
 #[ignore]
 fn soak_chaos() {
     run_seeds("soak_chaos", seed_count(500), |seed| {
-        chaos(seed + 1_000_000, 200)
+        chaos(seed + 1_000_000, 200).map(|_| ())
     });
 }
 
