@@ -17,8 +17,8 @@ use std::time::Duration;
 fn chaos(seed: u64, rounds: u64) -> Result<usize, SimError> {
     let n = 5;
     let mut config = SimConfig::new(n, seed).network(NetworkConfig::unreliable_long_reordering());
-    config.pre_vote = seed % 2 == 0;
-    config.check_quorum = seed % 3 == 0;
+    config.pre_vote = seed.is_multiple_of(2);
+    config.check_quorum = seed.is_multiple_of(3);
     let mut sim = Simulation::<RaftRs>::boot(config)?;
     let mut rng = SimRng::new(seed ^ 0xC4A05);
     let ids = sim.ids();
