@@ -26,7 +26,7 @@
 //!   bounded (`max_size_per_msg` = `NO_LIMIT`).
 //!
 //! ```
-//! use refraft::sim::{SimConfig, Simulation};
+//! use refraft::sim::{SimConfig, SimNode, Simulation};
 //! use refraft_compare::conformance::RaftRs;
 //! use std::time::Duration;
 //! let mut sim = Simulation::<RaftRs>::boot(SimConfig::new(3, 1)).unwrap();
