@@ -249,6 +249,7 @@ impl SimNode for RaftRs {
     type Message = Message;
     type Input = RaftRsInput;
     type Effects = Vec<SimEffect<Self>>;
+    type Drain = std::vec::IntoIter<SimEffect<Self>>;
     type Entry = Entry;
     type Disk = RaftRsDisk;
     type Write = RaftRsWrite;
@@ -336,8 +337,8 @@ impl SimNode for RaftRs {
         result
     }
 
-    fn drain(out: Self::Effects) -> Vec<SimEffect<Self>> {
-        out
+    fn drain(out: Self::Effects) -> Self::Drain {
+        out.into_iter()
     }
 
     fn message_input(_from: NodeId, message: Message) -> RaftRsInput {

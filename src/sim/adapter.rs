@@ -35,6 +35,7 @@
 //!     type Message = ();
 //!     type Input = In;
 //!     type Effects = Vec<SimEffect<Self>>;
+//!     type Drain = std::vec::IntoIter<SimEffect<Self>>;
 //!     type Entry = Entry;
 //!     type Disk = Disk;
 //!     type Write = Disk;
@@ -67,7 +68,7 @@
 //!         }
 //!         Ok(())
 //!     }
-//!     fn drain(out: Self::Effects) -> Vec<SimEffect<Self>> { out }
+//!     fn drain(out: Self::Effects) -> Self::Drain { out.into_iter() }
 //!     fn message_input(_from: NodeId, _message: ()) -> In { In::Timeout }
 //!     fn timeout_input(_timer: ()) -> In { In::Timeout }
 //!     fn client_input(request: ClientRequest<KvCommand>) -> In { In::Client(request) }
@@ -119,6 +120,9 @@ pub trait SimNode: Sized {
     type Input: Clone;
     /// What one step writes its effects into (a `Vec<SimEffect<Self>>` will do).
     type Effects;
+    /// The effects of a step, in order, in the simulator's terms (`std::vec::IntoIter` of a
+    /// `Vec<SimEffect<Self>>` will do).
+    type Drain: Iterator<Item = SimEffect<Self>>;
     /// A log entry. The safety checks compare entries whole.
     type Entry: Clone + PartialEq + fmt::Debug;
     /// What survives a crash: term, vote, log.
@@ -142,7 +146,7 @@ pub trait SimNode: Sized {
     /// input; [`SimNode::refusal_is_benign`] says whether a correct cluster can cause it.
     fn step(&mut self, input: Self::Input, out: &mut Self::Effects) -> Result<(), Self::Refusal>;
     /// The effects written, in order, in the simulator's terms.
-    fn drain(out: Self::Effects) -> Vec<SimEffect<Self>>;
+    fn drain(out: Self::Effects) -> Self::Drain;
 
     /// The input "`message` arrived from `from`".
     fn message_input(from: NodeId, message: Self::Message) -> Self::Input;

@@ -20,6 +20,10 @@ impl SimNode for Node<KvStore> {
     type Message = Message<KvCommand>;
     type Input = Input<KvCommand>;
     type Effects = NodeEffects<KvStore>;
+    type Drain = std::iter::Map<
+        std::vec::IntoIter<Effect<KvCommand, KvOutput>>,
+        fn(Effect<KvCommand, KvOutput>) -> SimEffect<Self>,
+    >;
     type Entry = Entry<KvCommand>;
     type Disk = DurableState<KvCommand>;
     type Write = Effect<KvCommand, KvOutput>;
@@ -45,45 +49,8 @@ impl SimNode for Node<KvStore> {
         Node::step(self, input, out)
     }
 
-    fn drain(out: Self::Effects) -> Vec<SimEffect<Self>> {
-        out.into_iter()
-            .map(|effect| match effect {
-                e @ Effect::PersistHardState { .. } => SimEffect::Persist {
-                    write: e,
-                    first_index: None,
-                },
-                e @ Effect::PersistEntries { first_index, .. } => SimEffect::Persist {
-                    write: e,
-                    first_index: Some(first_index),
-                },
-                Effect::Send { to, message } => SimEffect::Send { to, message },
-                Effect::SetTimer { timer, after } => SimEffect::SetTimer { timer, after },
-                Effect::CancelTimer { timer } => SimEffect::CancelTimer { timer },
-                Effect::Apply { index, term, .. } => SimEffect::Apply { index, term },
-                Effect::Reply {
-                    client,
-                    serial,
-                    response,
-                } => SimEffect::Reply {
-                    client,
-                    serial,
-                    response,
-                },
-                Effect::ReadReply {
-                    client,
-                    serial,
-                    read_index,
-                    path,
-                    response,
-                } => SimEffect::ReadReply {
-                    client,
-                    serial,
-                    read_index,
-                    path,
-                    response,
-                },
-            })
-            .collect()
+    fn drain(out: Self::Effects) -> Self::Drain {
+        out.into_iter().map(sim_effect)
     }
 
     fn message_input(from: NodeId, message: Self::Message) -> Self::Input {
@@ -226,5 +193,45 @@ impl SimNode for Node<KvStore> {
         effects: &Self::Effects,
     ) -> Option<Step> {
         Some(recorder.step(input, id, effects.as_slice(), self))
+    }
+}
+
+/// One of the core's effects in the simulator's terms.
+fn sim_effect(effect: Effect<KvCommand, KvOutput>) -> SimEffect<Node<KvStore>> {
+    match effect {
+        e @ Effect::PersistHardState { .. } => SimEffect::Persist {
+            write: e,
+            first_index: None,
+        },
+        e @ Effect::PersistEntries { first_index, .. } => SimEffect::Persist {
+            write: e,
+            first_index: Some(first_index),
+        },
+        Effect::Send { to, message } => SimEffect::Send { to, message },
+        Effect::SetTimer { timer, after } => SimEffect::SetTimer { timer, after },
+        Effect::CancelTimer { timer } => SimEffect::CancelTimer { timer },
+        Effect::Apply { index, term, .. } => SimEffect::Apply { index, term },
+        Effect::Reply {
+            client,
+            serial,
+            response,
+        } => SimEffect::Reply {
+            client,
+            serial,
+            response,
+        },
+        Effect::ReadReply {
+            client,
+            serial,
+            read_index,
+            path,
+            response,
+        } => SimEffect::ReadReply {
+            client,
+            serial,
+            read_index,
+            path,
+            response,
+        },
     }
 }
