@@ -21,6 +21,10 @@
 //! assert!(sim.node(leader).is_some());
 //! ```
 //!
+//! The simulator is generic over the implementation it drives: [`SimNode`] (`adapter.rs`) is
+//! the seam, refraft's `Node<KvStore>` sits behind it (`refraft_node.rs`), and so can another
+//! sans-IO Raft (the crate `refraft-compare` puts raft-rs there).
+//!
 //! This module is a driver of the core, not part of it: the core holds no random numbers and no
 //! clocks; the simulator draws the randomized election timeouts of §5.2 from the ranges that
 //! `Effect::SetTimer` names.
@@ -267,6 +271,13 @@ impl Simulation {
 impl<N: SimNode> Simulation<N> {
     /// Builds a cluster of `N` servers, each starting from an empty disk
     /// (`Simulation::<MyRaft>::boot(config)`; [`Simulation::new`] for refraft's own).
+    ///
+    /// ```
+    /// use refraft::sim::{SimConfig, Simulation};
+    /// use refraft::{KvStore, Node};
+    /// let mut sim = Simulation::<Node<KvStore>>::boot(SimConfig::new(3, 5)).unwrap();
+    /// assert!(sim.check_one_leader().is_ok());
+    /// ```
     ///
     /// # Panics
     /// If `config.nodes` is 0.
