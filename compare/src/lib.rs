@@ -15,6 +15,7 @@
 //! assert_eq!(ours.entries_sent(), 2 * 16);
 //! ```
 
+pub mod conformance;
 pub mod raft_rs;
 pub mod refraft_side;
 

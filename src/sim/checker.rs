@@ -15,29 +15,64 @@
 //! - **State Machine Safety** (§5.4.3): no two servers apply different entries at one index. What
 //!   was applied at each index is remembered across crashes.
 
+use super::SimNode;
 use crate::ids::{ClientId, Index, NodeId, Term};
-use crate::kv::{KvCommand, KvStore};
-use crate::log::{Entry, Payload};
+use crate::kv::KvStore;
 use crate::node::Node;
 use std::collections::{BTreeMap, HashMap};
+use std::fmt;
 
-/// What the checker remembers of a whole run.
+/// What the checker remembers of a whole run, for servers of implementation `N` (refraft's own
+/// by default): it reads them only through [`SimNode`].
 ///
 /// ```
 /// use refraft::sim::SafetyChecker;
-/// let checker = SafetyChecker::default();
+/// let checker: SafetyChecker = SafetyChecker::default();
 /// assert!(checker.elections().is_empty());
 /// ```
-#[derive(Clone, Debug, Default)]
-pub struct SafetyChecker {
+pub struct SafetyChecker<N: SimNode = Node<KvStore>> {
     elections: BTreeMap<Term, NodeId>,
-    applied: BTreeMap<Index, (Entry<KvCommand>, Term)>,
-    stored: HashMap<(Index, Term), (Term, Entry<KvCommand>)>,
+    applied: BTreeMap<Index, (N::Entry, Term)>,
+    stored: HashMap<(Index, Term), (Term, N::Entry)>,
     first_applied_at: HashMap<(ClientId, u64), Index>,
     acknowledged: BTreeMap<(ClientId, u64), Index>,
 }
 
-impl SafetyChecker {
+impl<N: SimNode> Default for SafetyChecker<N> {
+    fn default() -> Self {
+        SafetyChecker {
+            elections: BTreeMap::new(),
+            applied: BTreeMap::new(),
+            stored: HashMap::new(),
+            first_applied_at: HashMap::new(),
+            acknowledged: BTreeMap::new(),
+        }
+    }
+}
+
+impl<N: SimNode> Clone for SafetyChecker<N> {
+    fn clone(&self) -> Self {
+        SafetyChecker {
+            elections: self.elections.clone(),
+            applied: self.applied.clone(),
+            stored: self.stored.clone(),
+            first_applied_at: self.first_applied_at.clone(),
+            acknowledged: self.acknowledged.clone(),
+        }
+    }
+}
+
+impl<N: SimNode> fmt::Debug for SafetyChecker<N> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SafetyChecker")
+            .field("elections", &self.elections)
+            .field("applied", &self.applied)
+            .field("acknowledged", &self.acknowledged)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<N: SimNode> SafetyChecker<N> {
     /// Every election seen: the leader of each term that had one.
     pub fn elections(&self) -> &BTreeMap<Term, NodeId> {
         &self.elections
@@ -45,7 +80,7 @@ impl SafetyChecker {
 
     /// What was applied at each index (by any server, ever), with the `current_term` of the
     /// first server that applied it.
-    pub fn applied(&self) -> &BTreeMap<Index, (Entry<KvCommand>, Term)> {
+    pub fn applied(&self) -> &BTreeMap<Index, (N::Entry, Term)> {
         &self.applied
     }
 
@@ -61,29 +96,25 @@ impl SafetyChecker {
 
     /// Checks a node after a step. `changed_from` is the first log index the step rewrote, if
     /// any: only entries from there on need the Log Matching check.
-    pub fn check_node(
-        &mut self,
-        node: &Node<KvStore>,
-        changed_from: Option<Index>,
-    ) -> Result<(), String> {
-        let log = node.log();
+    pub fn check_node(&mut self, node: &N, changed_from: Option<Index>) -> Result<(), String> {
         if let Some(from) = changed_from {
-            for index in from.max(1)..=log.last_index() {
-                let entry = log.get(index).expect("index within the log");
-                let prev_term = log.term_at(index - 1).expect("index within the log");
-                match self.stored.get(&(index, entry.term)) {
+            for index in from.max(1)..=node.last_index() {
+                let entry = node.entry(index).expect("index within the log");
+                let term = N::entry_term(entry);
+                let prev_term = node.term_at(index - 1).expect("index within the log");
+                match self.stored.get(&(index, term)) {
                     Some((p, e)) if *p != prev_term || e != entry => {
                         return Err(format!(
                             "Log Matching violated at {}: index {index} term {} holds {entry:?} \
                              after term {prev_term}, but another log holds {e:?} after term {p}",
                             node.id(),
-                            entry.term
+                            term
                         ));
                     }
                     Some(_) => {}
                     None => {
                         self.stored
-                            .insert((index, entry.term), (prev_term, entry.clone()));
+                            .insert((index, term), (prev_term, entry.clone()));
                     }
                 }
             }
@@ -102,7 +133,7 @@ impl SafetyChecker {
                     self.elections.insert(term, node.id());
                     // §5.4: Leader Completeness, checked once per election.
                     for (&index, (entry, committed_by)) in &self.applied {
-                        if *committed_by < term && log.get(index) != Some(entry) {
+                        if *committed_by < term && node.entry(index) != Some(entry) {
                             let what = if self.acknowledged.values().any(|&i| i == index) {
                                 "an entry acknowledged to a client"
                             } else {
@@ -112,7 +143,7 @@ impl SafetyChecker {
                                 "Leader Completeness violated: {} leads term {term} without \
                                  {what} at index {index} ({entry:?}); it holds {:?}",
                                 node.id(),
-                                log.get(index)
+                                node.entry(index)
                             ));
                         }
                     }
@@ -124,23 +155,18 @@ impl SafetyChecker {
 
     /// Records that `node` applied the entry at `index` (of `term`), and checks State Machine
     /// Safety against every entry ever applied at that index.
-    pub fn record_apply(
-        &mut self,
-        node: &Node<KvStore>,
-        index: Index,
-        term: Term,
-    ) -> Result<(), String> {
-        let Some(entry) = node.log().get(index) else {
+    pub fn record_apply(&mut self, node: &N, index: Index, term: Term) -> Result<(), String> {
+        let Some(entry) = node.entry(index) else {
             return Err(format!(
                 "{} applied index {index} beyond its log",
                 node.id()
             ));
         };
-        if entry.term != term {
+        if N::entry_term(entry) != term {
             return Err(format!(
                 "{} reported applying term {term} at {index} but holds term {}",
                 node.id(),
-                entry.term
+                N::entry_term(entry)
             ));
         }
         match self.applied.get(&index) {
@@ -151,9 +177,9 @@ impl SafetyChecker {
             )),
             Some(_) => Ok(()),
             None => {
-                if let Payload::Command { client, serial, .. } = &entry.payload {
+                if let Some(request) = N::client_request(entry) {
                     self.first_applied_at
-                        .entry((*client, *serial))
+                        .entry((request.client, request.serial))
                         .or_insert(index);
                 }
                 self.applied
@@ -180,7 +206,7 @@ impl SafetyChecker {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::log::Log;
+    use crate::log::{Entry, Log};
     use crate::{Config, DurableState, Input, NodeEffects, Timer};
 
     /// A one-server cluster `id` that elects itself, starting from `term`.
@@ -199,7 +225,7 @@ mod tests {
 
     #[test]
     fn two_leaders_of_one_term_are_caught() {
-        let mut checker = SafetyChecker::default();
+        let mut checker: SafetyChecker = SafetyChecker::default();
         checker.check_node(&lone_leader(1, 0), Some(1)).unwrap();
         let err = checker.check_node(&lone_leader(2, 0), None).unwrap_err();
         assert!(err.contains("Election Safety"), "{err}");
@@ -207,7 +233,7 @@ mod tests {
 
     #[test]
     fn different_entries_applied_at_one_index_are_caught() {
-        let mut checker = SafetyChecker::default();
+        let mut checker: SafetyChecker = SafetyChecker::default();
         checker.record_apply(&lone_leader(1, 0), 1, 1).unwrap();
         let err = checker.record_apply(&lone_leader(2, 4), 1, 5).unwrap_err();
         assert!(err.contains("State Machine Safety"), "{err}");
@@ -215,7 +241,7 @@ mod tests {
 
     #[test]
     fn same_index_and_term_with_different_histories_are_caught() {
-        let mut checker = SafetyChecker::default();
+        let mut checker: SafetyChecker = SafetyChecker::default();
         // Both logs hold term 5 at index 2, after different terms at index 1.
         let a = Log::from_entries(vec![Entry::noop(1), Entry::noop(5)]);
         let b = Log::from_entries(vec![Entry::noop(2), Entry::noop(5)]);
@@ -244,7 +270,7 @@ mod tests {
 
     #[test]
     fn a_leader_missing_a_committed_entry_is_caught() {
-        let mut checker = SafetyChecker::default();
+        let mut checker: SafetyChecker = SafetyChecker::default();
         checker.record_apply(&lone_leader(1, 0), 1, 1).unwrap();
         // A leader of a later term whose log lacks index 1 of term 1.
         let err = checker.check_node(&lone_leader(2, 4), None).unwrap_err();

@@ -1,13 +1,11 @@
 //! The 6.824 lab's checks as methods: one leader, no leader, agreeing terms, applied entries.
 
-use super::{SimError, Simulation};
+use super::{SimError, SimNode, Simulation};
 use crate::ids::{Index, NodeId, Term};
-use crate::kv::KvCommand;
-use crate::log::Entry;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-impl Simulation {
+impl<N: SimNode> Simulation<N> {
     /// Waits (up to 10 × 500 ms) until exactly one connected server leads the newest term any
     /// connected server leads, and returns it (the 6.824 lab's `checkOneLeader`).
     pub fn check_one_leader(&mut self) -> Result<NodeId, SimError> {
@@ -56,7 +54,7 @@ impl Simulation {
         index: Index,
         n: usize,
         max: Duration,
-    ) -> Result<Entry<KvCommand>, SimError> {
+    ) -> Result<N::Entry, SimError> {
         if !self.run_until(max, |s| s.applied_count(index) >= n)? {
             return Err(self.fail(format!(
                 "only {} servers applied index {index} within {max:?}, wanted {n}",

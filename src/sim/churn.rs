@@ -3,7 +3,7 @@
 //! unreliable network, cut off) right after taking it, and down servers come back. Used by the
 //! trace tests and by `examples/sim_trace.rs`.
 
-use super::{SimError, SimRng, Simulation};
+use super::{SimError, SimNode, SimRng, Simulation};
 use crate::ids::NodeId;
 use crate::kv::KvCommand;
 use std::time::Duration;
@@ -18,8 +18,8 @@ use std::time::Duration;
 /// churn(&mut sim, 1, 20, false).unwrap();
 /// assert!(sim.checker().elections().len() >= 2);
 /// ```
-pub fn churn(
-    sim: &mut Simulation,
+pub fn churn<N: SimNode>(
+    sim: &mut Simulation<N>,
     seed: u64,
     rounds: u64,
     unreliable: bool,
@@ -59,7 +59,11 @@ pub fn churn(
     sim.run_for(Duration::from_secs(3))
 }
 
-fn bring_back(sim: &mut Simulation, s: NodeId, unreliable: bool) -> Result<(), SimError> {
+fn bring_back<N: SimNode>(
+    sim: &mut Simulation<N>,
+    s: NodeId,
+    unreliable: bool,
+) -> Result<(), SimError> {
     if unreliable {
         sim.connect(s);
         Ok(())

@@ -2,11 +2,10 @@
 //! elsewhere after a timeout (dissertation §6.3); one-shot requests (the 6.824 lab's `Start`).
 
 use super::driver::Event;
-use super::{SimError, Simulation};
+use super::{SimError, SimNode, Simulation};
 use crate::client::{ClientRequest, ClientResponse};
 use crate::ids::{ClientId, Index, NodeId, Term};
 use crate::kv::{KvCommand, KvOutput};
-use crate::node::Input;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ pub(super) struct ClientState {
     pub(super) answers: BTreeMap<u64, ClientResponse<KvOutput>>,
 }
 
-impl Simulation {
+impl<N: SimNode> Simulation<N> {
     /// Has `client` submit `command` as its next request (serial = previous + 1). The client
     /// tries the last server it heard of as leader, follows `NotLeader` hints, and after
     /// [`SimConfig::client_timeout`] without an answer retries the same serial elsewhere.
@@ -87,14 +86,9 @@ impl Simulation {
             serial: 1,
             command,
         };
-        let result = self.step_node(i, Input::ClientRequest(request))?;
+        let result = self.step_node(i, N::client_input(request))?;
         self.judge(id, result)?;
-        let index = self.servers[i]
-            .node
-            .as_ref()
-            .expect("up")
-            .log()
-            .last_index();
+        let index = self.servers[i].node.as_ref().expect("up").last_index();
         Ok(Some((index, term)))
     }
 
@@ -143,7 +137,7 @@ impl Simulation {
             serial,
             command,
         };
-        let result = self.step_node(target, Input::ClientRequest(request))?;
+        let result = self.step_node(target, N::client_input(request))?;
         self.judge(id, result)
     }
 

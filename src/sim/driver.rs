@@ -1,30 +1,23 @@
 //! The driver loop: a queue of events ordered by virtual time (deliveries, timer firings,
 //! client retries), run one at a time.
 
-use super::network::describe;
-use super::timers::timer_slot;
-use super::{SimError, Simulation};
-use crate::effect::Timer;
+use super::{SimError, SimNode, Simulation};
 use crate::ids::{ClientId, NodeId};
-use crate::kv::KvCommand;
-use crate::message::Message;
-use crate::node::Input;
 use std::cmp::{Ordering, Reverse};
 use std::time::Duration;
 
-#[derive(Clone, Debug)]
-pub(super) enum Event {
+pub(super) enum Event<N: SimNode> {
     Deliver {
         from: NodeId,
         to: NodeId,
         incarnation: u64,
-        message: Message<KvCommand>,
+        message: N::Message,
         /// The send's id in the trace, when tracing.
         id: Option<crate::trace::MessageId>,
     },
     Timer {
         node: NodeId,
-        timer: Timer,
+        timer: N::Timer,
         generation: u64,
     },
     ClientRetry {
@@ -35,31 +28,31 @@ pub(super) enum Event {
     },
 }
 
-pub(super) struct Scheduled {
+pub(super) struct Scheduled<N: SimNode> {
     at: Duration,
     seq: u64,
-    event: Event,
+    event: Event<N>,
 }
 
-impl PartialEq for Scheduled {
+impl<N: SimNode> PartialEq for Scheduled<N> {
     fn eq(&self, other: &Self) -> bool {
         (self.at, self.seq) == (other.at, other.seq)
     }
 }
-impl Eq for Scheduled {}
-impl PartialOrd for Scheduled {
+impl<N: SimNode> Eq for Scheduled<N> {}
+impl<N: SimNode> PartialOrd for Scheduled<N> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl Ord for Scheduled {
+impl<N: SimNode> Ord for Scheduled<N> {
     fn cmp(&self, other: &Self) -> Ordering {
         (self.at, self.seq).cmp(&(other.at, other.seq))
     }
 }
 
-impl Simulation {
-    pub(super) fn schedule(&mut self, after: Duration, event: Event) {
+impl<N: SimNode> Simulation<N> {
+    pub(super) fn schedule(&mut self, after: Duration, event: Event<N>) {
         self.seq += 1;
         self.queue.push(Reverse(Scheduled {
             at: self.now + after,
@@ -83,7 +76,7 @@ impl Simulation {
     pub fn run_until(
         &mut self,
         max: Duration,
-        mut done: impl FnMut(&Simulation) -> bool,
+        mut done: impl FnMut(&Simulation<N>) -> bool,
     ) -> Result<bool, SimError> {
         let end = self.now + max;
         loop {
@@ -137,8 +130,8 @@ impl Simulation {
                     self.stats.messages_dropped += 1;
                     return Ok(true);
                 }
-                self.note(|| format!("{from}->{to} {}", describe(&message)));
-                let result = self.step_node_traced(i, Input::Message { from, message }, id)?;
+                self.note(|| format!("{from}->{to} {}", N::describe(&message)));
+                let result = self.step_node_traced(i, N::message_input(from, message), id)?;
                 self.judge(to, result)?;
             }
             Event::Timer {
@@ -150,12 +143,12 @@ impl Simulation {
                     return Ok(true);
                 };
                 let s = &self.servers[i];
-                if s.node.is_none() || s.timer_generation[timer_slot(timer)] != generation {
+                if s.node.is_none() || s.timer_generation[N::timer_slot(timer)] != generation {
                     return Ok(true);
                 }
-                self.servers[i].timer_armed[timer_slot(timer)] = false;
+                self.servers[i].timer_armed[N::timer_slot(timer)] = false;
                 self.note(|| format!("{node} {timer:?} timeout"));
-                let result = self.step_node(i, Input::Timeout(timer))?;
+                let result = self.step_node(i, N::timeout_input(timer))?;
                 self.judge(node, result)?;
             }
             Event::ClientRetry {

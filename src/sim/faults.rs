@@ -1,10 +1,9 @@
 //! Faults a scenario injects: partitions, cut links, crashes and restarts.
 
-use super::timers::TIMERS;
-use super::{NetworkConfig, SimError, Simulation};
+use super::{NetworkConfig, SimError, SimNode, Simulation, MAX_TIMERS};
 use crate::ids::NodeId;
 
-impl Simulation {
+impl<N: SimNode> Simulation<N> {
     /// Replaces the network's behaviour (partitions stay as they are).
     pub fn set_network(&mut self, network: NetworkConfig) {
         self.network = network;
@@ -74,7 +73,7 @@ impl Simulation {
             s.node = None;
             s.incarnation += 1;
             s.timer_generation = s.timer_generation.map(|g| g + 1);
-            s.timer_armed = [false; TIMERS];
+            s.timer_armed = [false; MAX_TIMERS];
         }
     }
 
@@ -83,7 +82,7 @@ impl Simulation {
         self.crash(id);
         self.note(|| format!("restart {id}"));
         match self.position(id) {
-            Some(i) => self.boot(i),
+            Some(i) => self.boot_server(i),
             None => Err(self.fail(format!("no server {id}"))),
         }
     }

@@ -2,7 +2,7 @@
 //! entries: how servers are configured, one-shot reads and transfers, and the check that no
 //! read is stale (it must reflect every write acknowledged before it was issued).
 
-use super::{SimConfig, SimError, Simulation};
+use super::{SimConfig, SimError, SimNode, Simulation};
 use crate::client::{ClientRequest, ClientResponse};
 use crate::config::{Config, ReadMode};
 use crate::error::StepError;
@@ -124,7 +124,9 @@ impl Simulation {
         self.note(|| format!("transfer {id} -> {target}"));
         self.step_node(i, Input::TransferLeadership(target))
     }
+}
 
+impl<N: SimNode> Simulation<N> {
     pub(super) fn read_reply(
         &mut self,
         server: NodeId,

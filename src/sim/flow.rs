@@ -3,9 +3,8 @@
 //! checks (`Progress::check`), and at the end of a run the entries AppendEntries carried per
 //! committed client command can be compared with a bound.
 
-use super::Simulation;
+use super::{SimNode, Simulation};
 use crate::kv::KvStore;
-use crate::log::Payload;
 use crate::node::Node;
 
 /// Dissertation §10.2, as `Progress::check` states it: for every follower of a leader,
@@ -32,13 +31,13 @@ pub(super) fn check_flow(node: &Node<KvStore>) -> Result<(), String> {
     Ok(())
 }
 
-impl Simulation {
+impl<N: SimNode> Simulation<N> {
     /// Client commands committed (and applied somewhere) so far.
     pub fn committed_commands(&self) -> u64 {
         self.checker
             .applied()
             .values()
-            .filter(|(e, _)| matches!(e.payload, Payload::Command { .. }))
+            .filter(|(e, _)| N::client_request(e).is_some())
             .count() as u64
     }
 

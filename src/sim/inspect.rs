@@ -1,15 +1,11 @@
 //! What a scenario can see of a simulation: the servers, their disks, the counters, the safety
 //! checker's memory, and the recent events kept for failure reports.
 
-use super::{SafetyChecker, Server, SimError, Simulation, Stats, TRACE_LEN};
-use crate::durable::DurableState;
+use super::{SafetyChecker, Server, SimError, SimNode, Simulation, Stats, TRACE_LEN};
 use crate::ids::{Index, NodeId};
-use crate::kv::{KvCommand, KvStore};
-use crate::log::Entry;
-use crate::node::Node;
 use std::time::Duration;
 
-impl Simulation {
+impl<N: SimNode> Simulation<N> {
     /// The seed of this run.
     pub fn seed(&self) -> u64 {
         self.seed
@@ -26,12 +22,12 @@ impl Simulation {
     }
 
     /// The server `id` if it is up.
-    pub fn node(&self, id: NodeId) -> Option<&Node<KvStore>> {
+    pub fn node(&self, id: NodeId) -> Option<&N> {
         self.server(id).and_then(|s| s.node.as_ref())
     }
 
     /// What server `id` has on disk (its persist effects, applied in order).
-    pub fn disk(&self, id: NodeId) -> Option<&DurableState<KvCommand>> {
+    pub fn disk(&self, id: NodeId) -> Option<&N::Disk> {
         self.server(id).map(|s| &s.disk)
     }
 
@@ -51,7 +47,7 @@ impl Simulation {
     }
 
     /// The safety checker, with everything it remembers of the run.
-    pub fn checker(&self) -> &SafetyChecker {
+    pub fn checker(&self) -> &SafetyChecker<N> {
         &self.checker
     }
 
@@ -74,7 +70,7 @@ impl Simulation {
     }
 
     /// The entry applied at `index`, if any server applied one.
-    pub fn applied_entry(&self, index: Index) -> Option<&Entry<KvCommand>> {
+    pub fn applied_entry(&self, index: Index) -> Option<&N::Entry> {
         self.checker.applied().get(&index).map(|(e, _)| e)
     }
 
@@ -105,7 +101,7 @@ impl Simulation {
         self.servers.iter().position(|s| s.id == id)
     }
 
-    pub(super) fn server(&self, id: NodeId) -> Option<&Server> {
+    pub(super) fn server(&self, id: NodeId) -> Option<&Server<N>> {
         self.position(id).map(|i| &self.servers[i])
     }
 

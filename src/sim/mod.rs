@@ -21,10 +21,15 @@
 //! assert!(sim.node(leader).is_some());
 //! ```
 //!
+//! The simulator is generic over the implementation it drives: [`SimNode`] (`adapter.rs`) is
+//! the seam, refraft's `Node<KvStore>` sits behind it (`refraft_node.rs`), and so can another
+//! sans-IO Raft (the crate `refraft-compare` puts raft-rs there).
+//!
 //! This module is a driver of the core, not part of it: the core holds no random numbers and no
 //! clocks; the simulator draws the randomized election timeouts of §5.2 from the ranges that
 //! `Effect::SetTimer` names.
 
+mod adapter;
 mod checker;
 mod checks;
 mod churn;
@@ -35,12 +40,14 @@ mod features;
 mod flow;
 mod inspect;
 mod network;
+mod refraft_node;
 mod rng;
 mod seeds;
 mod step;
 mod timers;
 mod tracing;
 
+pub use adapter::{MessageStats, SimEffect, SimNode, MAX_TIMERS};
 pub use checker::SafetyChecker;
 pub use churn::churn;
 pub use features::ReadAnswer;
@@ -60,7 +67,6 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, VecDeque};
 use std::fmt;
 use std::time::Duration;
-use timers::TIMERS;
 
 /// How to build a simulation.
 ///
@@ -190,23 +196,24 @@ pub struct Stats {
     pub entries_sent: u64,
 }
 
-struct Server {
+struct Server<N: SimNode> {
     id: NodeId,
-    node: Option<Node<KvStore>>,
-    disk: DurableState<KvCommand>,
+    node: Option<N>,
+    disk: N::Disk,
     incarnation: u64,
-    timer_generation: [u64; TIMERS],
-    timer_armed: [bool; TIMERS],
+    timer_generation: [u64; MAX_TIMERS],
+    timer_armed: [bool; MAX_TIMERS],
 }
 
-/// The simulated cluster. See the [module documentation](self) for an example.
-pub struct Simulation {
+/// The simulated cluster of servers of one implementation `N` (refraft's own by default). See
+/// the [module documentation](self) for an example, and [`SimNode`] for other implementations.
+pub struct Simulation<N: SimNode = Node<KvStore>> {
     seed: u64,
     rng: SimRng,
     now: Duration,
     seq: u64,
-    queue: BinaryHeap<Reverse<Scheduled>>,
-    servers: Vec<Server>,
+    queue: BinaryHeap<Reverse<Scheduled<N>>>,
+    servers: Vec<Server<N>>,
     links: Links,
     disconnected: BTreeSet<NodeId>,
     network: NetworkConfig,
@@ -216,7 +223,7 @@ pub struct Simulation {
     #[cfg(feature = "rule-switches")]
     broken_rule: Option<crate::config::Rule>,
     features: features::Features,
-    checker: SafetyChecker,
+    checker: SafetyChecker<N>,
     clients: BTreeMap<ClientId, ClientState>,
     next_oneshot_client: u64,
     stats: Stats,
@@ -230,14 +237,12 @@ const TRACE_LEN: usize = 40;
 const ONESHOT_CLIENTS: u64 = 1 << 40;
 
 impl Simulation {
-    /// Builds the cluster and starts every server from empty durable state.
+    /// Builds a cluster of refraft servers, each starting from empty durable state.
     ///
     /// # Panics
     /// If `config.nodes` is 0.
     pub fn new(config: SimConfig) -> Self {
-        let n = config.nodes as usize;
-        Self::from_disks(config, vec![DurableState::default(); n])
-            .expect("an empty durable state is valid")
+        Self::boot(config).expect("an empty durable state is valid")
     }
 
     /// Builds the cluster with server `i + 1` starting from `disks[i]` (the etcd-io/raft style
@@ -259,6 +264,33 @@ impl Simulation {
         config: SimConfig,
         disks: Vec<DurableState<KvCommand>>,
     ) -> Result<Self, SimError> {
+        Self::boot_from(config, disks)
+    }
+}
+
+impl<N: SimNode> Simulation<N> {
+    /// Builds a cluster of `N` servers, each starting from an empty disk
+    /// (`Simulation::<MyRaft>::boot(config)`; [`Simulation::new`] for refraft's own).
+    ///
+    /// ```
+    /// use refraft::sim::{SimConfig, Simulation};
+    /// use refraft::{KvStore, Node};
+    /// let mut sim = Simulation::<Node<KvStore>>::boot(SimConfig::new(3, 5)).unwrap();
+    /// assert!(sim.check_one_leader().is_ok());
+    /// ```
+    ///
+    /// # Panics
+    /// If `config.nodes` is 0.
+    pub fn boot(config: SimConfig) -> Result<Self, SimError> {
+        let n = config.nodes as usize;
+        Self::boot_from(config, vec![N::Disk::default(); n])
+    }
+
+    /// Builds a cluster of `N` servers, server `i + 1` starting from `disks[i]`.
+    ///
+    /// # Panics
+    /// If `config.nodes` is 0 or differs from the number of disks.
+    pub fn boot_from(config: SimConfig, disks: Vec<N::Disk>) -> Result<Self, SimError> {
         assert!(config.nodes > 0, "a cluster needs at least one server");
         assert_eq!(config.nodes as usize, disks.len(), "one disk per server");
         let features = features::Features::new(&config);
@@ -276,8 +308,8 @@ impl Simulation {
                     node: None,
                     disk,
                     incarnation: 0,
-                    timer_generation: [0; TIMERS],
-                    timer_armed: [false; TIMERS],
+                    timer_generation: [0; MAX_TIMERS],
+                    timer_armed: [false; MAX_TIMERS],
                 })
                 .collect(),
             links: Links::default(),
@@ -298,7 +330,7 @@ impl Simulation {
             tracer: config.trace.then(tracing::SimTracer::default),
         };
         for i in 0..sim.servers.len() {
-            sim.boot(i)?;
+            sim.boot_server(i)?;
             // The initial logs count as stored: Log Matching is checked against them.
             let node = sim.servers[i].node.as_ref().expect("booted");
             if let Err(e) = sim.checker.check_node(node, Some(1)) {

@@ -4,12 +4,10 @@
 //! a response in a timely manner").
 
 use super::driver::Event;
-use super::{SimError, Simulation};
-use crate::error::StepError;
+use super::{SimError, SimNode, Simulation};
 use crate::ids::NodeId;
 use crate::kv::KvCommand;
 use crate::message::Message;
-use crate::node::Input;
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -101,24 +99,14 @@ impl Links {
     }
 }
 
-impl Simulation {
-    pub(super) fn send(&mut self, from: NodeId, to: NodeId, message: Message<KvCommand>) {
+impl<N: SimNode> Simulation<N> {
+    pub(super) fn send(&mut self, from: NodeId, to: NodeId, message: N::Message) {
         let id = self.tracer.as_mut().and_then(|t| t.next_send());
         self.stats.messages_sent += 1;
-        if let Message::AppendEntries(a) = &message {
-            self.stats.requests_sent += 1;
-            self.stats.entries_sent += a.entries.len() as u64;
-            self.stats.command_bytes_sent += a
-                .entries
-                .iter()
-                .map(|e| match &e.payload {
-                    crate::log::Payload::Command { command, .. } => command_bytes(command),
-                    crate::log::Payload::Noop => 0,
-                })
-                .sum::<u64>();
-        } else if let Message::RequestVote(_) = &message {
-            self.stats.requests_sent += 1;
-        }
+        let counts = N::message_stats(&message);
+        self.stats.requests_sent += u64::from(counts.request);
+        self.stats.entries_sent += counts.entries;
+        self.stats.command_bytes_sent += counts.command_bytes;
         if !self.links.connected(from, to) || self.rng.chance(self.network.drop_per_mille) {
             self.stats.messages_dropped += 1;
             return;
@@ -159,18 +147,18 @@ impl Simulation {
         &mut self,
         from: NodeId,
         to: NodeId,
-        message: Message<KvCommand>,
-    ) -> Result<Result<(), StepError>, SimError> {
+        message: N::Message,
+    ) -> Result<Result<(), N::Refusal>, SimError> {
         let i = self
             .position(to)
             .filter(|&i| self.servers[i].node.is_some())
             .ok_or_else(|| self.fail(format!("inject: {to} is down")))?;
-        self.note(|| format!("{from}->{to} {} (injected)", describe(&message)));
-        self.step_node(i, Input::Message { from, message })
+        self.note(|| format!("{from}->{to} {} (injected)", N::describe(&message)));
+        self.step_node(i, N::message_input(from, message))
     }
 }
 
-fn command_bytes(command: &KvCommand) -> u64 {
+pub(super) fn command_bytes(command: &KvCommand) -> u64 {
     match command {
         KvCommand::Set { key, value } => (key.len() + value.len()) as u64,
         KvCommand::Delete { key } | KvCommand::Get { key } => key.len() as u64,

@@ -2,15 +2,11 @@
 //! effects it returns (persisting, sending, arming timers, applying, replying), with the
 //! per-step safety checks.
 
-use super::{flow, SimError, Simulation};
+use super::{SimEffect, SimError, SimNode, Simulation};
 use crate::config::Config;
-use crate::effect::Effect;
-use crate::error::StepError;
 use crate::ids::{Index, NodeId, Term};
-use crate::kv::{KvCommand, KvStore};
-use crate::node::{Input, Node, NodeEffects};
 
-impl Simulation {
+impl<N: SimNode> Simulation<N> {
     pub(super) fn config_for(&self, id: NodeId) -> Config {
         let mut config = Config::new(id, self.ids()).expect("ids are distinct members");
         config.max_entries_per_append = self.max_entries_per_append;
@@ -20,15 +16,19 @@ impl Simulation {
         config
     }
 
-    pub(super) fn boot(&mut self, i: usize) -> Result<(), SimError> {
+    pub(super) fn boot_server(&mut self, i: usize) -> Result<(), SimError> {
         let id = self.servers[i].id;
         let config = self.config_for(id);
-        let mut out = NodeEffects::<KvStore>::new();
         let disk = self.servers[i].disk.clone();
-        match Node::new(config, disk, KvStore::default(), &mut out) {
-            Ok(node) => {
+        // The implementation's own randomness, if any, replays with the run: derived from the
+        // seed, the server and its incarnation, never from the simulation's generator.
+        let seed = self.seed ^ (id.0 << 48) ^ self.servers[i].incarnation.wrapping_mul(0x9E37);
+        match N::boot(&config, disk, seed) {
+            Ok((node, out)) => {
                 if let Some(tracer) = self.tracer.as_mut() {
-                    tracer.start(self.servers[i].incarnation > 0, out.as_slice(), &node);
+                    let restart = self.servers[i].incarnation > 0;
+                    let line = node.trace_start(tracer.recorder(), restart, &out);
+                    tracer.push(line);
                 }
                 self.servers[i].node = Some(node);
                 self.perform(i, out, None)
@@ -42,8 +42,8 @@ impl Simulation {
     pub(super) fn step_node(
         &mut self,
         i: usize,
-        input: Input<KvCommand>,
-    ) -> Result<Result<(), StepError>, SimError> {
+        input: N::Input,
+    ) -> Result<Result<(), N::Refusal>, SimError> {
         self.step_node_traced(i, input, None)
     }
 
@@ -51,32 +51,29 @@ impl Simulation {
     pub(super) fn step_node_traced(
         &mut self,
         i: usize,
-        input: Input<KvCommand>,
+        input: N::Input,
         id: Option<crate::trace::MessageId>,
-    ) -> Result<Result<(), StepError>, SimError> {
-        let mut out = NodeEffects::<KvStore>::new();
+    ) -> Result<Result<(), N::Refusal>, SimError> {
+        let mut out = N::new_effects();
         let node = self.servers[i].node.as_mut().expect("stepped server is up");
         let was_leader = node
             .is_leader()
-            .then(|| (node.current_term(), node.log().last_index()));
+            .then(|| (node.current_term(), node.last_index()));
         let traced = self.tracer.is_some().then(|| input.clone());
         let result = node.step(input, &mut out);
         if let (Some(tracer), Some(input)) = (self.tracer.as_mut(), traced) {
-            tracer.step(&input, id, out.as_slice(), node);
+            let line = node.trace_step(tracer.recorder(), &input, id, &out);
+            tracer.push(line);
         }
         self.perform(i, out, was_leader)?;
         Ok(result)
     }
 
-    /// Whether a node's refusal of an input is a sign of a bug: the network may deliver stale
-    /// or unexpected messages, but never ones that only a broken peer or driver would produce.
-    pub(super) fn judge(&self, id: NodeId, result: Result<(), StepError>) -> Result<(), SimError> {
+    /// Whether a node's refusal of an input is a sign of a bug ([`SimNode::refusal_is_benign`]).
+    pub(super) fn judge(&self, id: NodeId, result: Result<(), N::Refusal>) -> Result<(), SimError> {
         match result {
-            Ok(())
-            | Err(StepError::StaleTerm { .. })
-            | Err(StepError::UnexpectedResponse)
-            | Err(StepError::StaleResponse)
-            | Err(StepError::LeaderSticky(_)) => Ok(()),
+            Ok(()) => Ok(()),
+            Err(e) if N::refusal_is_benign(&e) => Ok(()),
             Err(e) => Err(self.fail(format!(
                 "{id} refused an input a correct cluster sends: {e}"
             ))),
@@ -86,35 +83,34 @@ impl Simulation {
     pub(super) fn perform(
         &mut self,
         i: usize,
-        out: NodeEffects<KvStore>,
+        out: N::Effects,
         leader_before: Option<(Term, Index)>,
     ) -> Result<(), SimError> {
         let id = self.servers[i].id;
         let mut changed_from: Option<Index> = None;
-        for effect in out {
+        for effect in N::drain(out) {
             match effect {
-                e @ (Effect::PersistHardState { .. } | Effect::PersistEntries { .. }) => {
-                    if let Effect::PersistEntries { first_index, .. } = &e {
-                        changed_from =
-                            Some(changed_from.map_or(*first_index, |c| c.min(*first_index)));
+                SimEffect::Persist { write, first_index } => {
+                    if let Some(first) = first_index {
+                        changed_from = Some(changed_from.map_or(first, |c| c.min(first)));
                     }
-                    self.servers[i].disk.apply(&e);
+                    N::write(&mut self.servers[i].disk, &write);
                 }
-                Effect::Send { to, message } => self.send(id, to, message),
-                Effect::SetTimer { timer, after } => self.set_timer(i, timer, after),
-                Effect::CancelTimer { timer } => self.cancel_timer(i, timer),
-                Effect::Apply { index, term, .. } => {
+                SimEffect::Send { to, message } => self.send(id, to, message),
+                SimEffect::SetTimer { timer, after } => self.set_timer(i, timer, after),
+                SimEffect::CancelTimer { timer } => self.cancel_timer(i, timer),
+                SimEffect::Apply { index, term } => {
                     let node = self.servers[i].node.as_ref().expect("up");
                     if let Err(e) = self.checker.record_apply(node, index, term) {
                         return Err(self.fail(e));
                     }
                 }
-                Effect::Reply {
+                SimEffect::Reply {
                     client,
                     serial,
                     response,
                 } => self.client_reply(id, client, serial, response)?,
-                Effect::ReadReply {
+                SimEffect::ReadReply {
                     client,
                     serial,
                     read_index,
@@ -135,7 +131,7 @@ impl Simulation {
                 )));
             }
         }
-        if node.durable() != &s.disk {
+        if !node.durable_matches(&s.disk) {
             return Err(self.fail(format!(
                 "{id}'s durable state differs from what its persist effects wrote"
             )));
@@ -143,7 +139,7 @@ impl Simulation {
         if let Err(e) = self.checker.check_node(node, changed_from) {
             return Err(self.fail(e));
         }
-        if let Err(e) = flow::check_flow(node) {
+        if let Err(e) = node.check_invariants() {
             return Err(self.fail(e));
         }
         Ok(())

@@ -3,56 +3,42 @@
 //! §5.2), or, with [`super::SimConfig::manual_timers`], leaves firing them to the scenario.
 
 use super::driver::Event;
-use super::{SimError, Simulation};
-use crate::effect::Timer;
-use crate::error::StepError;
+use super::{SimError, SimNode, Simulation};
 use crate::ids::NodeId;
-use crate::node::Input;
 use std::ops::Range;
 use std::time::Duration;
 
-pub(super) const TIMERS: usize = 4;
-
-pub(super) fn timer_slot(timer: Timer) -> usize {
-    match timer {
-        Timer::Election => 0,
-        Timer::Heartbeat => 1,
-        Timer::QuorumCheck => 2,
-        Timer::TransferTimeout => 3,
-    }
-}
-
-impl Simulation {
+impl<N: SimNode> Simulation<N> {
     /// Fires `timer` at `id` now, whether or not its clock is due (the style of etcd-io/raft's
     /// `MsgHup` and `MsgBeat`). Returns the node's own verdict on the input.
     pub fn fire_timer(
         &mut self,
         id: NodeId,
-        timer: Timer,
-    ) -> Result<Result<(), StepError>, SimError> {
+        timer: N::Timer,
+    ) -> Result<Result<(), N::Refusal>, SimError> {
         let i = self
             .position(id)
             .filter(|&i| self.servers[i].node.is_some())
             .ok_or_else(|| self.fail(format!("fire_timer: {id} is down")))?;
-        self.servers[i].timer_generation[timer_slot(timer)] += 1;
-        self.servers[i].timer_armed[timer_slot(timer)] = false;
+        self.servers[i].timer_generation[N::timer_slot(timer)] += 1;
+        self.servers[i].timer_armed[N::timer_slot(timer)] = false;
         self.note(|| format!("{id} {timer:?} fired by hand"));
-        self.step_node(i, Input::Timeout(timer))
+        self.step_node(i, N::timeout_input(timer))
     }
 
     /// Whether `timer` is armed at `id` (set and neither fired nor cancelled since).
-    pub fn timer_armed(&self, id: NodeId, timer: Timer) -> bool {
+    pub fn timer_armed(&self, id: NodeId, timer: N::Timer) -> bool {
         self.server(id)
-            .is_some_and(|s| s.node.is_some() && s.timer_armed[timer_slot(timer)])
+            .is_some_and(|s| s.node.is_some() && s.timer_armed[N::timer_slot(timer)])
     }
 
     /// Arms `timer` at server `i` for a delay drawn from `after` (`Effect::SetTimer`).
-    pub(super) fn set_timer(&mut self, i: usize, timer: Timer, after: Range<Duration>) {
+    pub(super) fn set_timer(&mut self, i: usize, timer: N::Timer, after: Range<Duration>) {
         let id = self.servers[i].id;
         let s = &mut self.servers[i];
-        s.timer_generation[timer_slot(timer)] += 1;
-        s.timer_armed[timer_slot(timer)] = true;
-        let generation = s.timer_generation[timer_slot(timer)];
+        s.timer_generation[N::timer_slot(timer)] += 1;
+        s.timer_armed[N::timer_slot(timer)] = true;
+        let generation = s.timer_generation[N::timer_slot(timer)];
         if !self.manual_timers {
             let delay = self.rng.duration(&after);
             self.schedule(
@@ -67,9 +53,9 @@ impl Simulation {
     }
 
     /// Disarms `timer` at server `i` (`Effect::CancelTimer`).
-    pub(super) fn cancel_timer(&mut self, i: usize, timer: Timer) {
+    pub(super) fn cancel_timer(&mut self, i: usize, timer: N::Timer) {
         let s = &mut self.servers[i];
-        s.timer_generation[timer_slot(timer)] += 1;
-        s.timer_armed[timer_slot(timer)] = false;
+        s.timer_generation[N::timer_slot(timer)] += 1;
+        s.timer_armed[N::timer_slot(timer)] = false;
     }
 }

@@ -1,13 +1,10 @@
 //! The simulator as a trace emitter (`spec/TRACE.md`): with [`SimConfig::traced`], every start,
 //! restart and step of every server becomes a [`Step`] line, and every delivery carries the id
 //! of the send it came from. The core is not involved: the simulator records around
-//! `Node::step`.
+//! `Node::step`, through [`SimNode::trace_step`] (an implementation without traces records none).
 
-use super::{SimConfig, Simulation};
-use crate::kv::KvStore;
-use crate::node::{Input, Node};
-use crate::trace::{Header, Kind, MessageId, Recorder, Step};
-use crate::{Effect, KvCommand, KvOutput};
+use super::{SimConfig, SimNode, Simulation};
+use crate::trace::{Header, MessageId, Recorder, Step};
 use std::collections::VecDeque;
 
 /// The trace being written by one simulation.
@@ -20,30 +17,18 @@ pub(super) struct SimTracer {
 }
 
 impl SimTracer {
-    pub(super) fn start(
-        &mut self,
-        restart: bool,
-        effects: &[Effect<KvCommand, KvOutput>],
-        node: &Node<KvStore>,
-    ) {
-        let kind = if restart { Kind::Restart } else { Kind::Init };
-        let line = self.recorder.start(kind, effects, node);
-        self.push(line);
+    /// The recorder, for [`super::SimNode::trace_start`] and [`super::SimNode::trace_step`].
+    pub(super) fn recorder(&mut self) -> &mut Recorder {
+        &mut self.recorder
     }
 
-    pub(super) fn step(
-        &mut self,
-        input: &Input<KvCommand>,
-        id: Option<MessageId>,
-        effects: &[Effect<KvCommand, KvOutput>],
-        node: &Node<KvStore>,
-    ) {
-        let line = self.recorder.step(input, id, effects, node);
-        self.push(line);
-    }
-
-    fn push(&mut self, line: Step) {
+    /// Records the line of the step just taken (if the implementation emits one) and takes
+    /// the ids of its sends for `Simulation::send`.
+    pub(super) fn push(&mut self, line: Option<Step>) {
         self.outgoing.clear();
+        let Some(line) = line else {
+            return;
+        };
         self.outgoing
             .extend(Recorder::sent_ids(&line).map(|(_, id)| id));
         self.lines.push(line);
@@ -78,7 +63,7 @@ impl SimConfig {
     }
 }
 
-impl Simulation {
+impl<N: SimNode> Simulation<N> {
     /// The trace recorded so far (header and steps), leaving an empty one; empty unless the
     /// simulation was built with [`SimConfig::traced`].
     pub fn take_trace(&mut self) -> (Header, Vec<Step>) {
