@@ -4,8 +4,8 @@
 //! storage"), so a driver that performs them in order never reveals state it could lose.
 
 use crate::client::ClientResponse;
+use crate::entries::Entries;
 use crate::ids::{ClientId, Index, NodeId, Term};
-use crate::log::Entries;
 use crate::message::Message;
 use crate::read::ReadPath;
 use serde::{Deserialize, Serialize};

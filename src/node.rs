@@ -8,10 +8,11 @@ use crate::client::{ClientRequest, ClientResponse};
 use crate::config::{Config, Rule};
 use crate::durable::{DurableError, DurableState};
 use crate::effect::{Effect, Effects, Timer};
+use crate::entries::Entries;
 use crate::error::StepError;
 use crate::ids::{ClientId, Index, NodeId, Term};
 use crate::leadership::Leadership;
-use crate::log::{Entries, Entry, Log, Payload};
+use crate::log::{Entry, Log, Payload};
 use crate::message::Message;
 use crate::pending::Pending;
 use crate::progress::Progress;
@@ -290,9 +291,9 @@ impl<M: StateMachine> Node<M> {
         request: ClientRequest<M::Command>,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
-        // One entry: persisted and sent as a one-entry run, with no batch vector in between.
+        // One entry: persisted and sent as a one-entry run, held inline (no allocation).
         if let Some(entry) = self.propose(request, 0, out) {
-            self.replicate_proposals(Arc::new([entry]), out);
+            self.replicate_proposals(entry.into(), out);
         }
         Ok(())
     }
@@ -514,7 +515,7 @@ impl<M: StateMachine> Node<M> {
         let first_index = self.durable.log.last_index() + 1;
         out.push(Effect::PersistEntries {
             first_index,
-            entries: Arc::new([entry.clone()]),
+            entries: entry.clone().into(),
         });
         self.durable.log.append(entry);
     }

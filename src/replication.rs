@@ -2,9 +2,10 @@
 
 use crate::config::{Config, Rule};
 use crate::effect::{Effect, Effects};
+use crate::entries::Entries;
 use crate::error::StepError;
 use crate::ids::{Index, NodeId, Term};
-use crate::log::{Entries, Log};
+use crate::log::Log;
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Message};
 use crate::node::{Node, NodeEffects, Role};
 use crate::progress::{Flow, Progress};
