@@ -46,15 +46,18 @@ impl Queue {
     }
 
     fn push_back(&mut self, serial: u64, index: Index) {
+        if self.entries.back().is_some_and(|&(last, _)| last > serial) {
+            self.descents += 1;
+        }
         self.entries.push_back((serial, index));
-        let last = self.entries.len() - 1;
-        self.descents += self.descends(last.checked_sub(1), last);
     }
 
     fn remove_at(&mut self, pos: usize) {
         if pos == 0 {
             // The common case, an entry applied in index order.
-            self.descents -= self.descends(Some(0), 1);
+            if self.descents > 0 {
+                self.descents -= self.descends(Some(0), 1);
+            }
             self.entries.pop_front();
             return;
         }
@@ -86,7 +89,13 @@ impl Pending {
     /// Records that (client, serial) is at `index`, the log's new last entry (so past every
     /// index held), unless it is pending already; returns whether it was recorded.
     pub(crate) fn insert_new(&mut self, client: ClientId, serial: u64, index: Index) -> bool {
-        let queue = self.clients.entry(client).or_default();
+        let Some(queue) = self.clients.get_mut(&client) else {
+            // No request of this client is pending: nothing to search.
+            let mut queue = Queue::default();
+            queue.entries.push_back((serial, index));
+            self.clients.insert(client, queue);
+            return true;
+        };
         if queue.find(serial).is_some() {
             return false;
         }
