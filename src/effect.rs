@@ -127,7 +127,7 @@ impl<C, R> Effects<C, R> {
 
     /// Appends `effect`. A hard-state write directly after another replaces it: only the last
     /// one in a run matters, and nothing was revealed between them.
-    #[inline]
+    #[inline(always)]
     pub fn push(&mut self, effect: Effect<C, R>) {
         if let (Effect::PersistHardState { .. }, Some(Effect::PersistHardState { .. })) =
             (&effect, self.list.last())
