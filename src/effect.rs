@@ -4,8 +4,8 @@
 //! storage"), so a driver that performs them in order never reveals state it could lose.
 
 use crate::client::ClientResponse;
+use crate::entries::Entries;
 use crate::ids::{ClientId, Index, NodeId, Term};
-use crate::log::Entries;
 use crate::message::Message;
 use crate::read::ReadPath;
 use serde::{Deserialize, Serialize};
@@ -127,6 +127,7 @@ impl<C, R> Effects<C, R> {
 
     /// Appends `effect`. A hard-state write directly after another replaces it: only the last
     /// one in a run matters, and nothing was revealed between them.
+    #[inline(always)]
     pub fn push(&mut self, effect: Effect<C, R>) {
         if let (Effect::PersistHardState { .. }, Some(Effect::PersistHardState { .. })) =
             (&effect, self.list.last())

@@ -39,6 +39,7 @@ mod config;
 mod durable;
 mod effect;
 mod election;
+mod entries;
 mod error;
 mod follower_read;
 mod ids;
@@ -63,12 +64,13 @@ pub use client::{ClientRequest, ClientResponse};
 pub use config::{Config, ConfigError, ReadMode, Rule, UnknownRule};
 pub use durable::{DurableError, DurableState};
 pub use effect::{Effect, Effects, Timer};
+pub use entries::Entries;
 pub use error::{StepError, TransferError};
 pub use follower_read::ForwardedRead;
 pub use ids::{ClientId, Index, NodeId, Term};
 pub use kv::{KvCommand, KvOutput, KvStore, ParseKvError};
 pub use leadership::Leadership;
-pub use log::{Entries, Entry, Log, Payload};
+pub use log::{Entry, Log, Payload};
 pub use message::{
     AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Heartbeat, HeartbeatResponse,
     Message, ReadIndexRequest, ReadIndexResponse, RequestVote, RequestVoteResponse, TimeoutNow,

@@ -8,12 +8,8 @@ use crate::ids::{ClientId, Index, Term};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
-/// A run of entries shared between the log, persist effects and messages: cloning it, or one
-/// of its entries, costs a reference count, never a copy of a command.
-pub type Entries<C> = Arc<[Entry<C>]>;
-
 /// What an entry carries.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Payload<C> {
     /// The entry a new leader appends at the start of its term (§8, dissertation §6.4): it lets
     /// the leader commit earlier-term entries indirectly, as §5.4.2 requires.
@@ -32,12 +28,39 @@ pub enum Payload<C> {
 }
 
 /// One log entry: a payload and the term of the leader that created it (§5.3).
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct Entry<C> {
     /// The term in which a leader appended this entry.
     pub term: Term,
     /// What the entry carries.
     pub payload: Payload<C>,
+}
+
+// Cloning shares the command (a reference count), so it needs nothing of `C`.
+impl<C> Clone for Payload<C> {
+    fn clone(&self) -> Self {
+        match self {
+            Payload::Noop => Payload::Noop,
+            Payload::Command {
+                client,
+                serial,
+                command,
+            } => Payload::Command {
+                client: *client,
+                serial: *serial,
+                command: Arc::clone(command),
+            },
+        }
+    }
+}
+
+impl<C> Clone for Entry<C> {
+    fn clone(&self) -> Self {
+        Entry {
+            term: self.term,
+            payload: self.payload.clone(),
+        }
+    }
 }
 
 impl<C> Entry<C> {
@@ -47,6 +70,27 @@ impl<C> Entry<C> {
             term,
             payload: Payload::Noop,
         }
+    }
+
+    /// Whether `other` is a copy of this entry that shares its command (a no-op has none).
+    pub(crate) fn shares_command(&self, other: &Self) -> bool {
+        self.term == other.term
+            && match (&self.payload, &other.payload) {
+                (Payload::Noop, Payload::Noop) => true,
+                (
+                    Payload::Command {
+                        client,
+                        serial,
+                        command,
+                    },
+                    Payload::Command {
+                        client: c,
+                        serial: s,
+                        command: k,
+                    },
+                ) => client == c && serial == s && Arc::ptr_eq(command, k),
+                _ => false,
+            }
     }
 }
 

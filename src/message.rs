@@ -1,8 +1,8 @@
 //! The RPCs of Figure 2, as one-way messages: each request and each response is a message of
 //! its own, so that a network may delay, drop, duplicate or reorder them independently.
 
+use crate::entries::Entries;
 use crate::ids::{ClientId, Index, NodeId, Term};
-use crate::log::Entries;
 use serde::{Deserialize, Serialize};
 
 /// A message between two servers. Every message carries the sender's `current_term` (§5.1).

@@ -8,15 +8,16 @@ use crate::client::{ClientRequest, ClientResponse};
 use crate::config::{Config, Rule};
 use crate::durable::{DurableError, DurableState};
 use crate::effect::{Effect, Effects, Timer};
+use crate::entries::Entries;
 use crate::error::StepError;
 use crate::ids::{ClientId, Index, NodeId, Term};
 use crate::leadership::Leadership;
-use crate::log::{Entries, Entry, Log, Payload};
+use crate::log::{Entry, Log, Payload};
 use crate::message::Message;
 use crate::pending::Pending;
 use crate::progress::Progress;
 use crate::quorum::MatchTracker;
-use crate::state_machine::{SessionCheck, SessionMachine, StateMachine};
+use crate::state_machine::{Outcome, SessionCheck, SessionMachine, StateMachine};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -181,9 +182,13 @@ impl<M: StateMachine> Node<M> {
         };
         // Figure 2, all servers: apply what became committed. `commit_to` has done so already,
         // so this changes nothing unless `Rule::ApplyOnlyCommitted` is switched off.
-        self.apply_committed(out);
+        if self.last_applied < self.commit_index || !self.config.keeps(Rule::ApplyOnlyCommitted) {
+            self.apply_committed(out);
+        }
         // §6.4: forwarded reads whose read index is now applied are answered.
-        self.serve_forwarded_reads(out);
+        if !self.forwarded.is_empty() {
+            self.serve_forwarded_reads(out);
+        }
         result
     }
 
@@ -290,9 +295,9 @@ impl<M: StateMachine> Node<M> {
         request: ClientRequest<M::Command>,
         out: &mut NodeEffects<M>,
     ) -> Result<(), StepError> {
-        // One entry: persisted and sent as a one-entry run, with no batch vector in between.
+        // One entry: persisted and sent as a one-entry run, held inline (no allocation).
         if let Some(entry) = self.propose(request, 0, out) {
-            self.replicate_proposals(Arc::new([entry]), out);
+            self.replicate_proposals(entry.into(), out);
         }
         Ok(())
     }
@@ -514,7 +519,7 @@ impl<M: StateMachine> Node<M> {
         let first_index = self.durable.log.last_index() + 1;
         out.push(Effect::PersistEntries {
             first_index,
-            entries: Arc::new([entry.clone()]),
+            entries: entry.clone().into(),
         });
         self.durable.log.append(entry);
     }
@@ -555,17 +560,14 @@ impl<M: StateMachine> Node<M> {
             // Rule switched off: every entry the log holds is applied, committed or not.
             self.durable.log.last_index()
         };
+        // Only the leader answers clients and tracks pending requests.
+        let leading = matches!(self.role, Role::Leader { .. });
         while self.last_applied < apply_to {
             let index = self.last_applied + 1;
             let Some(entry) = self.durable.log.get(index) else {
                 break;
             };
             let term = entry.term;
-            if let (Payload::Command { client, serial, .. }, Role::Leader { .. }) =
-                (&entry.payload, &self.role)
-            {
-                self.pending.applied(*client, *serial, index);
-            }
             let (output, reply) = match &entry.payload {
                 Payload::Noop => (None, None),
                 Payload::Command {
@@ -574,19 +576,30 @@ impl<M: StateMachine> Node<M> {
                     command,
                 } => {
                     let (client, serial) = (*client, *serial);
-                    let (output, response) = match self.session_check(client, serial) {
-                        SessionCheck::New => {
-                            let output = self.machine.apply_new(client, serial, command);
-                            let response = Some(ClientResponse::Applied(output.clone()));
-                            (Some(output), response)
-                        }
-                        SessionCheck::Duplicate(o) => {
-                            (None, Some(ClientResponse::Applied(o.clone())))
-                        }
-                        SessionCheck::Expired => (None, Some(ClientResponse::SessionExpired)),
+                    if leading {
+                        self.pending.applied(client, serial, index);
+                    }
+                    let outcome = if self.config.keeps(Rule::ApplyOnce) {
+                        self.machine.apply_once(client, serial, command)
+                    } else {
+                        // Rule switched off: every request is taken as new.
+                        Outcome::New(self.machine.apply_new(client, serial, command))
                     };
-                    let response = response.unwrap_or(ClientResponse::SessionExpired);
-                    (output, Some((client, serial, response)))
+                    let reply = leading.then(|| {
+                        let response = match &outcome {
+                            Outcome::New(output) => ClientResponse::Applied(output.clone()),
+                            Outcome::Duplicate(output) => {
+                                ClientResponse::Applied((*output).clone())
+                            }
+                            Outcome::Expired => ClientResponse::SessionExpired,
+                        };
+                        (client, serial, response)
+                    });
+                    let output = match outcome {
+                        Outcome::New(output) => Some(output),
+                        Outcome::Duplicate(_) | Outcome::Expired => None,
+                    };
+                    (output, reply)
                 }
             };
             self.last_applied = index;
@@ -595,7 +608,7 @@ impl<M: StateMachine> Node<M> {
                 term,
                 output,
             });
-            if let (Some((client, serial, response)), Role::Leader { .. }) = (reply, &self.role) {
+            if let Some((client, serial, response)) = reply {
                 out.push(Effect::Reply {
                     client,
                     serial,

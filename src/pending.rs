@@ -26,6 +26,7 @@ struct Queue {
 
 impl Queue {
     /// The position of `serial`, if pending.
+    #[inline]
     fn find(&self, serial: u64) -> Option<usize> {
         if self.descents == 0 {
             // Serials increase along the queue: past the last one means new.
@@ -45,15 +46,26 @@ impl Queue {
         }
     }
 
+    #[inline]
     fn push_back(&mut self, serial: u64, index: Index) {
+        if self.entries.back().is_some_and(|&(last, _)| last > serial) {
+            self.descents += 1;
+        }
         self.entries.push_back((serial, index));
-        let last = self.entries.len() - 1;
-        self.descents += self.descends(last.checked_sub(1), last);
     }
 
+    #[inline]
     fn remove_at(&mut self, pos: usize) {
+        if pos == 0 && self.descents == 0 {
+            // The common case, an entry applied in index order from increasing serials.
+            self.entries.pop_front();
+        } else {
+            self.remove_anywhere(pos);
+        }
+    }
+
+    fn remove_anywhere(&mut self, pos: usize) {
         if pos == 0 {
-            // The common case, an entry applied in index order.
             self.descents -= self.descends(Some(0), 1);
             self.entries.pop_front();
             return;
@@ -85,8 +97,16 @@ impl Pending {
 
     /// Records that (client, serial) is at `index`, the log's new last entry (so past every
     /// index held), unless it is pending already; returns whether it was recorded.
+    // Called from one place each, on every proposal and applied entry.
+    #[inline(always)]
     pub(crate) fn insert_new(&mut self, client: ClientId, serial: u64, index: Index) -> bool {
-        let queue = self.clients.entry(client).or_default();
+        let Some(queue) = self.clients.get_mut(&client) else {
+            // No request of this client is pending: nothing to search.
+            let mut queue = Queue::default();
+            queue.entries.push_back((serial, index));
+            self.clients.insert(client, queue);
+            return true;
+        };
         if queue.find(serial).is_some() {
             return false;
         }
@@ -108,6 +128,8 @@ impl Pending {
 
     /// The entry at `index`, of (client, serial), was applied: it is no longer pending, unless
     /// the request is pending at another index.
+    // Called from one place each, on every proposal and applied entry.
+    #[inline(always)]
     pub(crate) fn applied(&mut self, client: ClientId, serial: u64, index: Index) {
         let Some(queue) = self.clients.get_mut(&client) else {
             return;

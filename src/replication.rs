@@ -2,9 +2,10 @@
 
 use crate::config::{Config, Rule};
 use crate::effect::{Effect, Effects};
+use crate::entries::Entries;
 use crate::error::StepError;
 use crate::ids::{Index, NodeId, Term};
-use crate::log::{Entries, Log};
+use crate::log::Log;
 use crate::message::{AppendEntries, AppendEntriesResponse, AppendResult, ConflictHint, Message};
 use crate::node::{Node, NodeEffects, Role};
 use crate::progress::{Flow, Progress};
@@ -70,26 +71,42 @@ impl<C: Clone> Sender<'_, C> {
         }
     }
 
+    /// Whether `p`'s flow state lets a request go out now: in Probe, none is unanswered; in
+    /// Replicate, the window has room and there are entries from `next_index` on.
+    #[inline]
+    fn may_send(&self, p: &Progress) -> bool {
+        p.may_send(self.config.max_in_flight_appends)
+            && (p.flow == Flow::Probe || p.next_index <= self.log.last_index())
+    }
+
     /// Sends `to` what its flow state allows (dissertation §10.2): in Probe one request from
     /// `next_index` (entries or none); in Replicate, while the window has room, the entries
     /// from `next_index` on. Returns whether anything was sent.
+    #[inline]
     fn fill<R>(&mut self, to: NodeId, p: &mut Progress, out: &mut Effects<C, R>) -> bool {
+        // Checked here first, inline: with a full window (the common case under load) nothing
+        // more is done.
+        if !self.may_send(p) {
+            return false;
+        }
+        self.send_allowed(to, p, out);
+        true
+    }
+
+    /// The sending of [`Sender::fill`], once a request may go out.
+    fn send_allowed<R>(&mut self, to: NodeId, p: &mut Progress, out: &mut Effects<C, R>) {
         let last_index = self.log.last_index();
-        let window = self.config.max_in_flight_appends;
-        let mut sent = false;
-        while p.may_send(window) && (p.flow == Flow::Probe || p.next_index <= last_index) {
+        while self.may_send(p) {
             // next_index stays within 1..=last_index+1, so prev_log_index is in the log.
             let prev_log_index = p.next_index.saturating_sub(1).min(last_index);
             let entries = self.entries(prev_log_index + 1);
             let last_sent = prev_log_index + entries.len() as Index;
             self.send(to, prev_log_index, entries, out);
             p.record_send(prev_log_index, last_sent, self.config);
-            sent = true;
             if p.flow == Flow::Probe {
                 break;
             }
         }
-        sent
     }
 }
 

@@ -4,6 +4,8 @@
 use crate::ids::ClientId;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::cmp::Ordering;
+use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::hash::Hash;
@@ -60,6 +62,17 @@ pub enum SessionCheck<'a, R> {
     Expired,
 }
 
+/// What applying a log entry's command did (dissertation §6.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome<'a, R> {
+    /// A new request, applied now: its output.
+    New(R),
+    /// A retry of the last applied request, not applied again: its recorded output.
+    Duplicate(&'a R),
+    /// Older than the last applied request, not applied: its output is gone.
+    Expired,
+}
+
 /// A state machine behind a table of client sessions: each (client, serial) is applied at most
 /// once, however often it appears in the log (dissertation §6.3). The table is part of the
 /// replicated state: every server builds the same one from the same log.
@@ -112,9 +125,44 @@ impl<M: StateMachine> SessionMachine<M> {
         serial: u64,
         command: &M::Command,
     ) -> Option<M::Output> {
-        match self.check(client, serial) {
-            SessionCheck::New => Some(self.apply_new(client, serial, command)),
-            SessionCheck::Duplicate(_) | SessionCheck::Expired => None,
+        match self.apply_once(client, serial, command) {
+            Outcome::New(output) => Some(output),
+            Outcome::Duplicate(_) | Outcome::Expired => None,
+        }
+    }
+
+    /// Applies `command` for `(client, serial)` unless the session table says it was applied
+    /// before: [`SessionMachine::check`] and [`SessionMachine::apply_new`] with one search of
+    /// the table.
+    pub(crate) fn apply_once(
+        &mut self,
+        client: ClientId,
+        serial: u64,
+        command: &M::Command,
+    ) -> Outcome<'_, M::Output> {
+        let SessionMachine { machine, sessions } = self;
+        match sessions.entry(client) {
+            Entry::Occupied(session) => {
+                let s = session.into_mut();
+                match serial.cmp(&s.last_serial) {
+                    Ordering::Less => Outcome::Expired,
+                    Ordering::Equal => Outcome::Duplicate(&s.last_output),
+                    Ordering::Greater => {
+                        let output = machine.apply(command);
+                        s.last_serial = serial;
+                        s.last_output.clone_from(&output);
+                        Outcome::New(output)
+                    }
+                }
+            }
+            Entry::Vacant(slot) => {
+                let output = machine.apply(command);
+                slot.insert(Session {
+                    last_serial: serial,
+                    last_output: output.clone(),
+                });
+                Outcome::New(output)
+            }
         }
     }
 

@@ -2,7 +2,6 @@
 //! the window, batching, shared entries, heartbeats, and duplicate detection by index.
 
 use refraft::*;
-use std::sync::Arc;
 
 fn ids() -> Vec<NodeId> {
     vec![NodeId(1), NodeId(2), NodeId(3)]
@@ -135,7 +134,7 @@ fn proposals_that_arrive_together_share_one_persist_and_one_request_per_follower
         let s = sends(&out, peer);
         assert_eq!(s.len(), 1, "one AppendEntries to {peer}");
         // The request carries the very entries of the persist effect: a reference count.
-        assert!(Arc::ptr_eq(&s[0].1, &persisted[0].1));
+        assert!(Entries::ptr_eq(&s[0].1, &persisted[0].1));
     }
 }
 

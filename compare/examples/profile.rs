@@ -6,7 +6,10 @@
 //! valgrind --tool=callgrind target/release/examples/profile round refraft trivial 4096 4
 //! ```
 //!
-//! `round SIDE MACHINE B ROUNDS`: ROUNDS rounds of B proposals on one elected cluster.
+//! `round SIDE MACHINE B ROUNDS`: ROUNDS rounds of B proposals on one elected cluster. On
+//! Linux it also prints, on stderr, the thread's on-CPU time of the rounds alone (no set-up, no
+//! drop, as the `round` bench times them) per proposal, from `/proc/thread-self/schedstat`:
+//! time spent waiting for a core on a loaded machine is not counted.
 //! `ack SIDE N ACKS`: ACKS acknowledgements on the `ack` bench's leader of N voters (its
 //! set-up, ACKS + 1 proposals, is counted too: subtract a run with fewer ACKS).
 
@@ -23,6 +26,24 @@ fn arg(args: &[String], at: usize) -> &str {
 
 fn number(args: &[String], at: usize) -> u64 {
     arg(args, at).parse().unwrap_or_else(|_| usage())
+}
+
+/// Nanoseconds this thread has run on a CPU (Linux's schedstat), if readable.
+fn on_cpu_ns() -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+    text.split_whitespace().next()?.parse().ok()
+}
+
+/// Runs `rounds` rounds and prints their on-CPU time per proposal.
+fn timed<C>(cluster: &mut C, batch: u64, rounds: u64, round: impl Fn(&mut C, u64)) {
+    let start = on_cpu_ns();
+    for _ in 0..rounds {
+        round(cluster, batch);
+    }
+    if let (Some(start), Some(end)) = (start, on_cpu_ns()) {
+        let per = (end - start) as f64 / (batch * rounds) as f64;
+        eprintln!("on-CPU ns per proposal: {per:.1}");
+    }
 }
 
 fn usage() -> ! {
@@ -44,17 +65,13 @@ fn main() {
             match arg(&args, 1) {
                 "refraft" => {
                     let mut c = refraft_side::Cluster::elected(machine);
-                    for _ in 0..rounds {
-                        c.round(batch);
-                    }
+                    timed(&mut c, batch, rounds, refraft_side::Cluster::round);
                     assert_eq!(c.applied(), batch * rounds);
                     black_box(&c);
                 }
                 "raft-rs" => {
                     let mut c = raft_rs::Cluster::elected(machine);
-                    for _ in 0..rounds {
-                        c.round(batch);
-                    }
+                    timed(&mut c, batch, rounds, raft_rs::Cluster::round);
                     assert_eq!(c.applied(), batch * rounds);
                     black_box(&c);
                 }

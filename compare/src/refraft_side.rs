@@ -64,18 +64,21 @@ impl<M: StateMachine + Default> Nodes<M> {
         c
     }
 
+    /// Performs the effects of `id`'s last step in order (by reference: a persist effect is
+    /// copied to the disk, a message is cloned into the network, which costs a reference count
+    /// for its entries), then empties the buffer.
     fn perform(&mut self, id: NodeId) {
         let at = (id.0 - 1) as usize;
-        for effect in self.out.drain() {
+        for effect in self.out.as_slice() {
             match effect {
-                e @ (Effect::PersistHardState { .. } | Effect::PersistEntries { .. }) => {
-                    self.disks[at].apply(&e);
+                Effect::PersistHardState { .. } | Effect::PersistEntries { .. } => {
+                    self.disks[at].apply(effect);
                 }
                 Effect::Send { to, message } => {
-                    if let Message::AppendEntries(a) = &message {
+                    if let Message::AppendEntries(a) = message {
                         self.entries_sent += a.entries.len() as u64;
                     }
-                    self.network.push_back((id, to, message))
+                    self.network.push_back((id, *to, message.clone()))
                 }
                 Effect::Reply {
                     response: ClientResponse::Applied(_),
@@ -88,6 +91,7 @@ impl<M: StateMachine + Default> Nodes<M> {
                 | Effect::CancelTimer { .. } => {}
             }
         }
+        self.out.clear();
     }
 
     fn input(&mut self, id: NodeId, input: Input<M::Command>) {
