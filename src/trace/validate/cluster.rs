@@ -20,6 +20,10 @@ pub(crate) struct Cluster {
     committed: Runs,
     /// For Leader Completeness: the highest index known committed by a server in term t.
     commits_by_term: BTreeMap<u64, u64>,
+    /// The highest commit of the terms below a leader's term, for the last term asked about:
+    /// `(term, max over commits_by_term of terms < term)`, kept up to date as commits grow,
+    /// so that a leader's line costs O(1) rather than a walk over every earlier term.
+    below: Option<(u64, u64)>,
     /// What was applied at each index: (term, digest).
     applied: HashMap<u64, (u64, Option<String>)>,
     /// Each leader's term, last index and last term at its last step, for Leader Append-Only.
@@ -34,6 +38,7 @@ impl Cluster {
             term_starts: HashMap::new(),
             committed: Runs::default(),
             commits_by_term: BTreeMap::new(),
+            below: None,
             applied: HashMap::new(),
             leader_logs: HashMap::new(),
         }
@@ -129,9 +134,15 @@ impl Cluster {
         self.leader_logs.insert(node, (term, len, last));
     }
 
-    fn completeness(&self, term: u64, log: &Runs, f: &mut Findings) {
-        let Some(c) = self.commits_by_term.range(..term).map(|(_, &c)| c).max() else {
-            return;
+    fn completeness(&mut self, term: u64, log: &Runs, f: &mut Findings) {
+        let c = match self.below {
+            Some((t, c)) if t == term => c,
+            _ => {
+                let c = self.commits_by_term.range(..term).map(|(_, &c)| c).max();
+                let c = c.unwrap_or(0);
+                self.below = Some((term, c));
+                c
+            }
         };
         let want = self.committed.term_at(c);
         if c > 0 && log.term_at(c) != want {
@@ -170,6 +181,11 @@ impl Cluster {
         }
         let e = self.commits_by_term.entry(term).or_insert(0);
         *e = (*e).max(commit);
+        if let Some((t, c)) = self.below.as_mut() {
+            if term < *t {
+                *c = (*c).max(commit);
+            }
+        }
     }
 
     fn apply(&mut self, index: u64, term: u64, digest: &Option<String>, f: &mut Findings) {

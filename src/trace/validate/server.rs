@@ -27,11 +27,19 @@ pub(crate) struct ServerTrack {
     pub(crate) log: Runs,
     /// The vote it gave in each term (from its states and its granted votes).
     votes: BTreeMap<u64, u64>,
-    /// The state after its last step in this life.
-    last: Option<StateView>,
+    /// The state after its last step in this life (what the checks compare with).
+    last: Option<Last>,
     /// As leader: the highest `match_index` each peer acknowledged in the current term.
     acks: BTreeMap<u64, u64>,
     acks_term: u64,
+}
+
+/// What the checks need of a server's previous state.
+#[derive(Clone, Copy, Debug)]
+struct Last {
+    term: u64,
+    commit: u64,
+    applied: u64,
 }
 
 impl ServerTrack {
@@ -80,7 +88,11 @@ impl ServerTrack {
         self.note_ack(step);
         self.effects(step, f);
         self.check_state(step, fresh, cluster, f);
-        self.last = Some(step.state.clone());
+        self.last = Some(Last {
+            term: step.state.term,
+            commit: step.state.commit,
+            applied: step.state.applied,
+        });
         Ok(())
     }
 
