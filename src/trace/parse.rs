@@ -150,12 +150,15 @@ impl<'a> Cursor<'a> {
             if !c.is_ascii_digit() {
                 break;
             }
-            v = match v
-                .checked_mul(10)
-                .and_then(|v| v.checked_add(u64::from(c - b'0')))
-            {
-                Some(v) => v,
-                None => return self.fail(),
+            let d = u64::from(c - b'0');
+            v = if self.i - start < 19 {
+                // Nineteen digits cannot overflow.
+                v.wrapping_mul(10).wrapping_add(d)
+            } else {
+                match v.checked_mul(10).and_then(|v| v.checked_add(d)) {
+                    Some(v) => v,
+                    None => return self.fail(),
+                }
             };
             self.i += 1;
         }
@@ -452,8 +455,8 @@ impl<'a> Cursor<'a> {
         let mut seen = 0u32;
         self.rest(|c, key| {
             let at = c.i;
-            let bit = match FIELDS.iter().position(|&k| k == key) {
-                Some(bit) if allowed & (1 << bit) != 0 => bit as u32,
+            let bit = match field_bit(key) {
+                Some(bit) if allowed & (1 << bit) != 0 => bit,
                 _ => return c.fail(),
             };
             once(&mut seen, bit, at)?;
@@ -678,28 +681,31 @@ enum MsgKind {
 }
 
 /// Every message field, by bit number.
-const FIELDS: [&[u8]; 17] = [
-    b"term",
-    b"last_log_index",
-    b"last_log_term",
-    b"pre_vote",
-    b"granted",
-    b"prev_log_index",
-    b"prev_log_term",
-    b"entries",
-    b"digests",
-    b"leader_commit",
-    b"success",
-    b"match_index",
-    b"reject_index",
-    b"round",
-    b"client",
-    b"serial",
-    b"read_index",
-];
+fn field_bit(key: &[u8]) -> Option<u32> {
+    Some(match key {
+        b"term" => 0,
+        b"last_log_index" => 1,
+        b"last_log_term" => 2,
+        b"pre_vote" => 3,
+        b"granted" => 4,
+        b"prev_log_index" => 5,
+        b"prev_log_term" => 6,
+        b"entries" => 7,
+        b"digests" => 8,
+        b"leader_commit" => 9,
+        b"success" => 10,
+        b"match_index" => 11,
+        b"reject_index" => 12,
+        b"round" => 13,
+        b"client" => 14,
+        b"serial" => 15,
+        b"read_index" => 16,
+        _ => return None,
+    })
+}
 
 impl MsgKind {
-    /// The fields of this message, as bits of [`FIELDS`].
+    /// The fields of this message, as bits of [`field_bit`].
     fn fields(self) -> u32 {
         let bits = |names: &[usize]| names.iter().fold(0u32, |m, &b| m | 1 << b);
         match self {
