@@ -59,6 +59,9 @@ enum Command {
     Validate {
         /// The trace file.
         file: PathBuf,
+        /// Threads parsing lines while one checks them (0: one per core; 1: all on one).
+        #[arg(long, default_value_t = 0)]
+        threads: usize,
     },
 }
 
@@ -348,7 +351,7 @@ fn main() -> ExitCode {
         Command::Replay { file, html, trace } => {
             cli::replay::run(&file, html.as_deref(), trace.as_deref())
         }
-        Command::Validate { file } => cli::validate::run(&file),
+        Command::Validate { file, threads } => cli::validate::run(&file, threads),
     };
     match result {
         Ok(code) => code,

@@ -1,6 +1,6 @@
 //! Model paths as traces (`spec/TRACE.md`): `replay FILE --trace OUT.ndjson` writes the steps of
 //! a counterexample in the trace format, and [`validate`] reads any trace (NDJSON) and checks
-//! it with `refraft::trace::Validator`.
+//! it with `refraft::trace::Validator` (reading is in [`crate::trace_file`]).
 //!
 //! A path's states hold each server's `Node`; a step's effects are recomputed by stepping a
 //! copy of the server's node from the state before with the step's input (the core is
@@ -11,10 +11,11 @@ use crate::ids::node_id;
 use crate::model::State;
 use crate::msg::Msg;
 use crate::ModelTimer;
-use refraft::trace::{Header, Kind, MessageId, Recorder, Report, Step, TraceError, Validator};
+use refraft::trace::{Header, Kind, MessageId, Recorder, Step};
 use refraft::{Input, KvCommand, KvStore, Message, NodeEffects};
 use std::collections::HashMap;
-use std::io::BufRead;
+
+pub use crate::trace_file::{validate, validate_parallel, ReadError};
 
 /// The trace of a replayed path: `states[0]` is the initial state and `states[i + 1]` the
 /// state after `steps[i]`. Servers are nodes `0..n`, as in the model. Fails if re-stepping a
@@ -109,80 +110,4 @@ pub fn to_ndjson(header: &Header, steps: &[Step]) -> String {
         text.push('\n');
     }
     text
-}
-
-/// A trace file that cannot be validated: unreadable, malformed, or structurally wrong.
-#[derive(Debug)]
-pub enum ReadError {
-    /// Reading failed.
-    Io(std::io::Error),
-    /// The trace's structure is wrong (with its line).
-    Trace(TraceError),
-}
-
-impl std::fmt::Display for ReadError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ReadError::Io(e) => write!(f, "{e}"),
-            ReadError::Trace(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for ReadError {}
-
-/// Reads an NDJSON trace and validates it. Blank lines are skipped.
-///
-/// ```
-/// let text = "{\"format\":\"raft-trace\",\"version\":1,\"nodes\":[1]}\n\
-///     {\"seq\":1,\"node\":1,\"kind\":\"init\",\"state\":{\"term\":0,\"vote\":null,\"role\":\"follower\",\"log\":[],\"commit\":0,\"applied\":0}}\n";
-/// let report = refraft_model::trace::validate(text.as_bytes()).unwrap();
-/// assert!(report.passed() && report.steps == 1);
-/// let bad = "{\"format\":\"raft-trace\",\"version\":1,\"nodes\":[1]}\n{\"seq\":1,\n";
-/// let err = refraft_model::trace::validate(bad.as_bytes()).unwrap_err().to_string();
-/// assert!(err.starts_with("line 2: "), "{err}");
-/// ```
-pub fn validate(reader: impl BufRead) -> Result<Report, ReadError> {
-    let mut validator: Option<Validator> = None;
-    let mut buf = String::new();
-    let mut reader = reader;
-    let mut number = 0usize;
-    loop {
-        buf.clear();
-        let n = reader.read_line(&mut buf).map_err(ReadError::Io)?;
-        if n == 0 {
-            break;
-        }
-        number += 1;
-        let line = buf.trim_end();
-        if line.is_empty() {
-            continue;
-        }
-        let malformed = |e: serde_json::Error| {
-            ReadError::Trace(TraceError::Malformed {
-                line: number,
-                message: e.to_string(),
-            })
-        };
-        match validator.as_mut() {
-            None => {
-                let header: Header = serde_json::from_str(line).map_err(|e| {
-                    ReadError::Trace(TraceError::BadHeader(format!(
-                        "{e} (the first line must be {{\"format\":\"raft-trace\",\"version\":1,\"nodes\":[...]}})"
-                    )))
-                })?;
-                validator = Some(Validator::new(&header).map_err(ReadError::Trace)?);
-            }
-            Some(v) => {
-                let step: Step = serde_json::from_str(line).map_err(malformed)?;
-                v.check(number, &step).map_err(ReadError::Trace)?;
-            }
-        }
-    }
-    match validator {
-        Some(v) => Ok(v.finish()),
-        None => Err(ReadError::Trace(TraceError::BadHeader(
-            "the trace is empty".to_string(),
-        ))),
-    }
 }

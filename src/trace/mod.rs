@@ -7,6 +7,7 @@
 //! real runtime) record around each step.
 
 mod format;
+mod parse;
 mod record;
 mod validate;
 
@@ -14,5 +15,6 @@ pub use format::{
     runs_of, term_at, Header, Kind, MessageId, Msg, StateView, Step, StepEffect, StepInput,
     TraceRole, VERSION,
 };
+pub use parse::{parse_step, NotCanonical};
 pub use record::{digest_of, input_of, msg_of, state_of, timer_name, Recorder};
 pub use validate::{Report, TraceError, TraceRule, Validator, Violation};

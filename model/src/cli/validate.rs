@@ -3,7 +3,6 @@
 
 use crate::say;
 use refraft_model::trace;
-use std::io::BufReader;
 use std::path::Path;
 use std::process::ExitCode;
 use std::time::Instant;
@@ -13,13 +12,18 @@ const SHOWN: usize = 20;
 
 /// Validates `file` (`-` reads standard input). Exit code 0 if every rule holds, 1 on a
 /// violation; an unreadable or malformed trace is an error (exit code 2).
-pub fn run(file: &Path) -> Result<ExitCode, String> {
+/// `threads` parse in parallel (0: one per core; 1: parse and check on this thread).
+pub fn run(file: &Path, threads: usize) -> Result<ExitCode, String> {
     let started = Instant::now();
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
     let report = if file == Path::new("-") {
-        trace::validate(std::io::stdin().lock())
+        trace::validate_parallel(std::io::stdin().lock(), threads)
     } else {
         let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        trace::validate(BufReader::with_capacity(1 << 20, f))
+        trace::validate_parallel(f, threads)
     }
     .map_err(|e| format!("{}: {e}", file.display()))?;
     let seconds = started.elapsed().as_secs_f64();

@@ -5,37 +5,68 @@ use super::runs::Runs;
 use super::{Findings, TraceRule};
 use crate::trace::format::{Step, StepEffect, TraceRole};
 use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// A map keyed by a term, an index or a server id: hashed by one multiply-xorshift round
+/// (SipHash, the default, costs more than the rest of a line's lookup).
+type IdMap<V> = HashMap<u64, V, BuildHasherDefault<IdHasher>>;
+
+/// The hasher of [`IdMap`]: the splitmix64 finalizer of the key.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        let mut z = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+}
 
 /// What the validator knows of the cluster as a whole.
 #[derive(Debug)]
 pub(crate) struct Cluster {
     size: usize,
     /// The leader of each term seen.
-    leaders: HashMap<u64, u64>,
+    leaders: IdMap<u64>,
     /// Where each term's entries begin in every log that holds one, and the term before it
     /// (§5.3: a leader creates at most one entry per index in its term, so all logs with an
     /// entry of term t agree on where t begins; with the term before, that fixes the prefix).
-    term_starts: HashMap<u64, (u64, u64)>,
+    term_starts: IdMap<(u64, u64)>,
     /// The longest committed prefix seen.
     committed: Runs,
     /// For Leader Completeness: the highest index known committed by a server in term t.
     commits_by_term: BTreeMap<u64, u64>,
+    /// The highest commit of the terms below a leader's term, for the last term asked about:
+    /// `(term, max over commits_by_term of terms < term)`, kept up to date as commits grow,
+    /// so that a leader's line costs O(1) rather than a walk over every earlier term.
+    below: Option<(u64, u64)>,
     /// What was applied at each index: (term, digest).
-    applied: HashMap<u64, (u64, Option<String>)>,
+    applied: IdMap<(u64, Option<String>)>,
     /// Each leader's term, last index and last term at its last step, for Leader Append-Only.
-    leader_logs: HashMap<u64, (u64, u64, u64)>,
+    leader_logs: IdMap<(u64, u64, u64)>,
 }
 
 impl Cluster {
     pub(crate) fn new(size: usize) -> Self {
         Cluster {
             size,
-            leaders: HashMap::new(),
-            term_starts: HashMap::new(),
+            leaders: IdMap::default(),
+            term_starts: IdMap::default(),
             committed: Runs::default(),
             commits_by_term: BTreeMap::new(),
-            applied: HashMap::new(),
-            leader_logs: HashMap::new(),
+            below: None,
+            applied: IdMap::default(),
+            leader_logs: IdMap::default(),
         }
     }
 
@@ -129,9 +160,15 @@ impl Cluster {
         self.leader_logs.insert(node, (term, len, last));
     }
 
-    fn completeness(&self, term: u64, log: &Runs, f: &mut Findings) {
-        let Some(c) = self.commits_by_term.range(..term).map(|(_, &c)| c).max() else {
-            return;
+    fn completeness(&mut self, term: u64, log: &Runs, f: &mut Findings) {
+        let c = match self.below {
+            Some((t, c)) if t == term => c,
+            _ => {
+                let c = self.commits_by_term.range(..term).map(|(_, &c)| c).max();
+                let c = c.unwrap_or(0);
+                self.below = Some((term, c));
+                c
+            }
         };
         let want = self.committed.term_at(c);
         if c > 0 && log.term_at(c) != want {
@@ -170,6 +207,11 @@ impl Cluster {
         }
         let e = self.commits_by_term.entry(term).or_insert(0);
         *e = (*e).max(commit);
+        if let Some((t, c)) = self.below.as_mut() {
+            if term < *t {
+                *c = (*c).max(commit);
+            }
+        }
     }
 
     fn apply(&mut self, index: u64, term: u64, digest: &Option<String>, f: &mut Findings) {

@@ -27,11 +27,21 @@ pub(crate) struct ServerTrack {
     pub(crate) log: Runs,
     /// The vote it gave in each term (from its states and its granted votes).
     votes: BTreeMap<u64, u64>,
-    /// The state after its last step in this life.
-    last: Option<StateView>,
+    /// The last (term, vote) of its states taken into `votes`.
+    last_vote: Option<(u64, u64)>,
+    /// The state after its last step in this life (what the checks compare with).
+    last: Option<Last>,
     /// As leader: the highest `match_index` each peer acknowledged in the current term.
     acks: BTreeMap<u64, u64>,
     acks_term: u64,
+}
+
+/// What the checks need of a server's previous state.
+#[derive(Clone, Copy, Debug)]
+struct Last {
+    term: u64,
+    commit: u64,
+    applied: u64,
 }
 
 impl ServerTrack {
@@ -80,7 +90,11 @@ impl ServerTrack {
         self.note_ack(step);
         self.effects(step, f);
         self.check_state(step, fresh, cluster, f);
-        self.last = Some(step.state.clone());
+        self.last = Some(Last {
+            term: step.state.term,
+            commit: step.state.commit,
+            applied: step.state.applied,
+        });
         Ok(())
     }
 
@@ -294,7 +308,13 @@ impl ServerTrack {
             );
         }
         if let Some(v) = state.vote {
-            self.vote(state.term, v, f);
+            // A vote already recorded needs no second look (most lines repeat the last one).
+            if self.last_vote != Some((state.term, v)) {
+                self.vote(state.term, v, f);
+                if self.votes.get(&state.term) == Some(&v) {
+                    self.last_vote = Some((state.term, v));
+                }
+            }
         }
         let Some(last) = self.last.as_ref() else {
             return;
