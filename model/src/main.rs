@@ -1,7 +1,8 @@
 //! `refraft-model`: model-check the refraft core with stateright.
 //!
 //! ```text
-//! refraft-model check                      # the default 3-server configuration, to full closure
+//! refraft-model check                      # the main job: the suite, one verdict table
+//! refraft-model check --threads 2          # one configuration: the default, to full closure
 //! refraft-model check --bfs --max-term 1   # breadth-first: shortest counterexamples
 //! refraft-model check --break vote-once    # a rule switched off: the checker finds the violation
 //! refraft-model explore --address localhost:3000
@@ -211,9 +212,9 @@ struct CheckArgs {
     /// Do not reduce by server symmetry.
     #[arg(long)]
     no_symmetry: bool,
-    /// Checker threads.
-    #[arg(long, default_value_t = 1)]
-    threads: usize,
+    /// Checker threads (1 for one configuration; with the suite, the cores available).
+    #[arg(long)]
+    threads: Option<usize>,
     /// Stop at this depth (states at it are not checked); the run is then not exhaustive.
     #[arg(long)]
     depth: Option<usize>,
@@ -225,6 +226,10 @@ struct CheckArgs {
     first_violation: bool,
     #[command(flatten)]
     seed: SeedArgs,
+    /// Run the suite (what `check` with no flags runs), or the entries named (comma-separated),
+    /// and print one verdict table. Takes no model flags; only --threads.
+    #[arg(long, value_name = "NAMES", num_args = 0.., value_delimiter = ',')]
+    suite: Option<Vec<String>>,
 }
 
 /// A seeded mid-run search: the end state of a replayed prefix is the only initial state.
@@ -419,7 +424,49 @@ fn features(s: &Settings) -> String {
     f
 }
 
+/// The settings of a `check` command line's flags (a suite entry).
+fn check_settings(flags: &[&str]) -> Result<Settings, String> {
+    let words = ["refraft-model", "check"].iter().chain(flags);
+    match Cli::try_parse_from(words)
+        .map_err(|e| e.to_string())?
+        .command
+    {
+        Command::Check(args) => args.bounds.settings(),
+        _ => unreachable!("parsed as check"),
+    }
+}
+
+/// `check` with no arguments, or with `--suite`: the suite (see `cli::suite`).
+fn check_suite(args: &CheckArgs, entries: &[String]) -> Result<ExitCode, String> {
+    let other = std::env::args().skip(2).find(|a| {
+        a.starts_with("--")
+            && !["--suite", "--threads"]
+                .iter()
+                .any(|f| a == f || a.starts_with(&format!("{f}=")))
+    });
+    if let Some(flag) = other {
+        return Err(format!(
+            "--suite takes no model flags and no search flag but --threads ({flag}): run one configuration without --suite"
+        ));
+    }
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let passed = cli::suite::run(entries, threads.max(1), check_settings)?;
+    Ok(if passed {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 fn check(args: CheckArgs) -> Result<ExitCode, String> {
+    // `check` alone runs the suite; any flag selects one configuration.
+    let alone = std::env::args().count() == 2;
+    if alone || args.suite.is_some() {
+        let entries = args.suite.clone().unwrap_or_default();
+        return check_suite(&args, &entries);
+    }
     let settings = args.bounds.settings()?;
     check_write_dir(args.write.as_deref())?;
     print_settings(&settings);
@@ -430,10 +477,8 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
             .map_err(|e| e.to_string())?,
         None => RaftModel::new(settings.clone())?,
     };
-    let mut builder = model
-        .with_stutter_pruning(true)
-        .checker()
-        .threads(args.threads.max(1));
+    let threads = args.threads.unwrap_or(1).max(1);
+    let mut builder = model.with_stutter_pruning(true).checker().threads(threads);
     if let Some(depth) = args.depth {
         builder = builder.target_max_depth(depth);
     }
@@ -448,7 +493,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
         "Search: {}{}, threads={}",
         if args.bfs { "BFS" } else { "DFS" },
         if symmetry { " + server symmetry" } else { "" },
-        args.threads.max(1)
+        threads
     );
     let bounded = args.depth.is_some() || args.first_violation || prefix.is_some();
     let out = Output {
