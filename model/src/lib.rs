@@ -36,6 +36,7 @@ mod spelling;
 pub mod summary;
 pub mod swarm;
 pub mod trace;
+pub mod trace_data;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};

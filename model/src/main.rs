@@ -8,6 +8,7 @@
 //! refraft-model simulate --seed 7 --max-states 200000 --servers 5
 //! refraft-model replay tests/counterexamples/vote-once.json --trace vote-once.ndjson
 //! refraft-model validate vote-once.ndjson  # any implementation's trace (spec/TRACE.md)
+//! refraft-model trace-tla run.ndjson --out tla/  # TraceData.tla for spec/Traceraft.tla
 //! ```
 
 mod cli;
@@ -60,6 +61,9 @@ enum Command {
         /// The trace file.
         file: PathBuf,
     },
+    /// Write a trace (or a counterexample path) as TraceData.tla, for TLC trace validation
+    /// with spec/Traceraft.tla.
+    TraceTla(cli::trace_tla::TraceTlaArgs),
 }
 
 /// The bounds of the model (see `Settings`).
@@ -349,6 +353,7 @@ fn main() -> ExitCode {
             cli::replay::run(&file, html.as_deref(), trace.as_deref())
         }
         Command::Validate { file } => cli::validate::run(&file),
+        Command::TraceTla(args) => cli::trace_tla::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -7,4 +7,5 @@ pub mod flags;
 pub mod out;
 pub mod progress;
 pub mod replay;
+pub mod trace_tla;
 pub mod validate;
