@@ -23,9 +23,10 @@
 (*                                                                         *)
 (* TraceData.tla is generated from the NDJSON trace by                     *)
 (* `refraft-model trace-tla` (TLC 2.15 has no Json module). It defines     *)
-(* TraceLines and the cluster and feature constants Traceraft.cfg takes    *)
-(* from it (TraceServer, TracePreVote, TraceCheckQuorum, TraceMaxInFlight, *)
-(* TraceMaxBatch).                                                         *)
+(* TraceLines (the lines of one or more traces of one cluster, each line's *)
+(* trace named by TraceFiles[line.run]) and the cluster and feature        *)
+(* constants Traceraft.cfg takes from it (TraceServer, TracePreVote,       *)
+(* TraceCheckQuorum, TraceMaxInFlight, TraceMaxBatch).                     *)
 (***************************************************************************)
 EXTENDS Raft, TraceData, TLC
 
@@ -54,10 +55,13 @@ Matches(sm, tm, entries) ==
 
 SendMatches(sm, snd) == Matches(sm, snd.msg, snd.entries)
 
-\* The spec's <<state, messages sent>> for line ln on server state s. An input the spec has no
-\* action for in that role (a heartbeat timer at a follower, a client at a follower, which
-\* only redirects) changes nothing, as in the core.
-Result(ln, s) ==
+\* The spec's <<state, messages sent>> for line ln on server state s, p the pending messages.
+\* An input the spec has no action for in that role (a heartbeat timer at a follower, a client
+\* at a follower, which only redirects) changes nothing, as in the core. So does a client
+\* request that the leader's client sessions answer without appending (a duplicate or an old
+\* serial, dissertation §6.3; the spec has no sessions): the converter marks a client line
+\* `appends` when its effects persist entries.
+Result(ln, s, p) ==
     LET i == ln.node IN
     CASE ln.kind = "init" -> <<Restarted(ln.state.term, VoteOf(ln.state.vote), LogOf(ln.state.log)), {}>>
       [] ln.kind = "restart" -> <<Restarted(s.term, s.durableVote, s.log), {}>>
@@ -67,8 +71,9 @@ Result(ln, s) ==
             IF s.role = Leader THEN HeartbeatResult(i, s) ELSE <<s, {}>>
       [] ln.kind = "timeout" /\ ln.timer = "quorum_check" ->
             IF CheckQuorum /\ s.role = Leader THEN QuorumCheck(i, s) ELSE <<s, {}>>
-      [] ln.kind = "client" -> IF s.role = Leader THEN ClientRequestResult(i, s, 0) ELSE <<s, {}>>
-      [] ln.kind = "receive" -> ReceiveResult(i, ln.from, s, pending[ln.mid])
+      [] ln.kind = "client" ->
+            IF s.role = Leader /\ ln.appends THEN ClientRequestResult(i, s, 0) ELSE <<s, {}>>
+      [] ln.kind = "receive" -> ReceiveResult(i, ln.from, s, p[ln.mid])
 
 Diff(field, specValue, traceValue) ==
     [line |-> 0, field |-> field, spec |-> specValue, trace |-> traceValue]
@@ -76,17 +81,15 @@ Diff(field, specValue, traceValue) ==
 PeerMap(i, f) == {<<j, f[j]>> : j \in Peers(i)}
 
 \* OK, or the first field of line ln in which the spec's result r on old differs.
-Mismatch(ln, old, r) ==
+Mismatch(ln, old, r, p) ==
     LET s == r[1]
         st == ln.state
         i == ln.node
         before == st.logFrom - 1
         sends == ln.sends
     IN
-    CASE ln.kind = "receive" /\ ln.mid \notin DOMAIN pending ->
-            Diff("input: message id never sent to be received", "", ln.mid)
-      [] ln.kind = "receive" /\ ~Matches(pending[ln.mid], ln.msg, ln.entries) ->
-            Diff("input message", pending[ln.mid], ln.msg)
+    CASE ln.kind = "receive" /\ ~Matches(p[ln.mid], ln.msg, ln.entries) ->
+            Diff("input message", p[ln.mid], ln.msg)
       [] s.term # st.term -> Diff("term", s.term, st.term)
       [] s.votedFor # VoteOf(st.vote) -> Diff("vote", s.votedFor, VoteOf(st.vote))
       [] s.role # st.role -> Diff("role", s.role, st.role)
@@ -107,17 +110,21 @@ Mismatch(ln, old, r) ==
 
 \* pending after line ln, whose spec messages are sent: its message leaves at its last
 \* receive; the sends received later enter under their ids.
-NextPending(ln, sent) ==
+NextPending(ln, sent, p0) ==
     LET p == IF ln.kind = "receive" /\ ln.last
-             THEN [x \in DOMAIN pending \ {ln.mid} |-> pending[x]] ELSE pending
+             THEN [x \in DOMAIN p0 \ {ln.mid} |-> p0[x]] ELSE p0
         kept == {k \in 1..Len(ln.sends) : ln.sends[k].keep}
         ids == {ln.sends[k].mid : k \in kept}
         SpecMsg(x) == LET k == CHOOSE k \in kept : ln.sends[k].mid = x
                    IN CHOOSE sm \in sent : SendMatches(sm, ln.sends[k])
     IN [x \in DOMAIN p \cup ids |-> IF x \in ids THEN SpecMsg(x) ELSE p[x]]
 
+\* The cluster before a trace's first line: every server as from empty storage, no message.
+FreshNodes == [i \in Server |-> Restarted(0, Nil, <<>>)]
+NoMessages == [x \in {} |-> 0]
+
 TraceInit ==
-    /\ node = [i \in Server |-> Restarted(0, Nil, <<>>)]
+    /\ node = FreshNodes
     /\ messages = {}
     /\ requests = 0
     /\ restarts = 0
@@ -126,26 +133,32 @@ TraceInit ==
     /\ readsIssued = 0
     /\ readLog = {}
     /\ l = 1
-    /\ pending = [x \in {} |-> 0]
+    /\ pending = NoMessages
     /\ verdict = OK
 
 TraceNext ==
     /\ verdict = OK
     /\ l <= Len(TraceLines)
     /\ LET ln == TraceLines[l]
-           old == node[ln.node]
-           r == Result(ln, old)
-           v == Mismatch(ln, old, r)
+           \* the first line of a trace (TraceData may hold several): a fresh cluster
+           fresh == l > 1 /\ TraceLines[l - 1].run # ln.run
+           nodes == IF fresh THEN FreshNodes ELSE node
+           p == IF fresh THEN NoMessages ELSE pending
+           old == nodes[ln.node]
+           r == Result(ln, old, p)
+           v == Mismatch(ln, old, r, p)
        IN IF v = OK
-          THEN /\ node' = [node EXCEPT ![ln.node] = r[1]]
-               /\ pending' = NextPending(ln, r[2])
+          THEN /\ node' = [nodes EXCEPT ![ln.node] = r[1]]
+               /\ pending' = NextPending(ln, r[2], p)
                /\ l' = l + 1
                /\ UNCHANGED verdict
-               /\ l = Len(TraceLines) => PrintT("Traceraft: all " \o ToString(l) \o " steps matched")
+               /\ l = Len(TraceLines) =>
+                    PrintT("Traceraft: all " \o ToString(l) \o " steps of "
+                           \o ToString(Len(TraceFiles)) \o " trace(s) matched")
           ELSE /\ verdict' = [v EXCEPT !.line = ln.line]
-               /\ PrintT("Traceraft: line " \o ToString(ln.line) \o " cannot be matched: "
-                         \o v.field \o ": spec " \o ToString(v.spec) \o ", trace "
-                         \o ToString(v.trace))
+               /\ PrintT("Traceraft: " \o TraceFiles[ln.run] \o " line " \o ToString(ln.line)
+                         \o " cannot be matched: " \o v.field \o ": spec " \o ToString(v.spec)
+                         \o ", trace " \o ToString(v.trace))
                /\ UNCHANGED <<node, pending, l>>
     /\ UNCHANGED <<messages, requests, restarts, elections, committed, readsIssued, readLog>>
 

@@ -1,13 +1,15 @@
-//! `refraft-model trace-tla`: writes `TraceData.tla` (and, for a counterexample, the trace it
-//! was made from) into a directory, for TLC trace validation with `spec/Traceraft.tla`
+//! `refraft-model trace-tla`: writes `TraceData.tla` (and, for counterexamples, the traces
+//! they were made from) into a directory, for TLC trace validation with `spec/Traceraft.tla`
 //! (`bash spec/check.sh trace` runs it).
 
 use crate::say;
 use clap::Args;
+use refraft::trace::{Header, Step};
 use refraft_model::trace::trace_of;
-use refraft_model::trace_data::{self, Features};
+use refraft_model::trace_data::{self, Features, Run};
 use refraft_model::{Counterexample, RaftModel, State};
 use stateright::Model;
+use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -21,11 +23,12 @@ pub struct TraceTlaArgs {
         conflicts_with = "counterexample"
     )]
     file: Option<PathBuf>,
-    /// Instead of a trace: a counterexample path (tests/counterexamples/*.json), replayed
+    /// Instead of a trace: counterexample paths (tests/counterexamples/*.json), each replayed
     /// through the core with its broken rule kept (the correct core), as far as the correct
-    /// core takes the same steps; the trace goes to OUT/trace.ndjson.
-    #[arg(long, value_name = "PATH.json")]
-    counterexample: Option<PathBuf>,
+    /// core takes the same steps; traces go to OUT/NAME.ndjson, and TraceData.tla to one
+    /// directory OUT/GROUP per cluster and features.
+    #[arg(long, value_name = "PATH.json", num_args = 1..)]
+    counterexample: Vec<PathBuf>,
     /// With --counterexample: replay with the path's rule still broken (TLC must reject it).
     #[arg(long, requires = "counterexample")]
     broken: bool,
@@ -49,23 +52,29 @@ pub struct TraceTlaArgs {
 /// Runs `trace-tla`.
 pub fn run(args: &TraceTlaArgs) -> Result<ExitCode, String> {
     std::fs::create_dir_all(&args.out).map_err(|e| format!("{}: {e}", args.out.display()))?;
-    let (module, steps) = match (&args.file, &args.counterexample) {
-        (Some(file), _) => {
-            let features = flags(args, Features::default());
-            let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
-            let (header, steps) = trace_data::read(BufReader::with_capacity(1 << 20, f))
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            let module = trace_data::module(&header, &steps, &features)
-                .map_err(|e| format!("{}: {e}", file.display()))?;
-            (module, steps.len())
-        }
-        (None, Some(path)) => counterexample(args, path)?,
-        (None, None) => return Err("give a trace file or --counterexample".into()),
+    let Some(file) = &args.file else {
+        return counterexamples(args);
     };
-    let target = args.out.join("TraceData.tla");
+    let features = flags(args, Features::default());
+    let f = std::fs::File::open(file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let at = |e: trace_data::TraceDataError| format!("{}: {e}", file.display());
+    let (header, steps) = trace_data::read(BufReader::with_capacity(1 << 20, f)).map_err(at)?;
+    let name = file.display().to_string();
+    let run = Run {
+        name: &name,
+        header: &header,
+        steps: &steps,
+    };
+    let module = trace_data::module(&[run], &features).map_err(at)?;
+    write(&args.out, &module, steps.len())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write(dir: &Path, module: &str, steps: usize) -> Result<(), String> {
+    let target = dir.join("TraceData.tla");
     std::fs::write(&target, module).map_err(|e| format!("{}: {e}", target.display()))?;
     say!("{} ({steps} steps) written", target.display());
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 fn flags(args: &TraceTlaArgs, base: Features) -> Features {
@@ -77,10 +86,67 @@ fn flags(args: &TraceTlaArgs, base: Features) -> Features {
     }
 }
 
-/// Replays the path (rule kept unless --broken) as far as each step is enabled, writes its
-/// trace to OUT/trace.ndjson and returns TraceData.tla's text. The features are the model
-/// servers' own configuration.
-fn counterexample(args: &TraceTlaArgs, path: &Path) -> Result<(String, usize), String> {
+/// One counterexample's trace, with the features of its servers.
+struct Replayed {
+    name: String,
+    header: Header,
+    steps: Vec<(usize, Step)>,
+    features: Features,
+}
+
+/// Each path replayed (rule kept unless --broken) as far as each step is enabled; its trace
+/// goes to OUT/NAME.ndjson. The traces of one cluster and features share one TLC run:
+/// OUT/GROUP/TraceData.tla. A path with a step the spec's trace validation does not model
+/// (a read, a transfer) is reported and left out.
+fn counterexamples(args: &TraceTlaArgs) -> Result<ExitCode, String> {
+    let mut groups: BTreeMap<String, Vec<Replayed>> = BTreeMap::new();
+    for path in &args.counterexample {
+        let r = replayed(args, path)?;
+        let f = &r.features;
+        let group = format!(
+            "servers{}-prevote{}-checkquorum{}-window{}-batch{}",
+            r.header.nodes.len(),
+            u8::from(f.pre_vote),
+            u8::from(f.check_quorum),
+            f.window,
+            f.max_batch
+        );
+        groups.entry(group).or_default().push(r);
+    }
+    for (group, members) in &groups {
+        let mut kept: Vec<&Replayed> = Vec::new();
+        for r in members {
+            let run = Run {
+                name: &r.name,
+                header: &r.header,
+                steps: &r.steps,
+            };
+            match trace_data::module(&[run], &r.features) {
+                Ok(_) => kept.push(r),
+                Err(e @ trace_data::TraceDataError::NotModelled { .. }) => {
+                    say!("{}: left out: {e}", r.name)
+                }
+                Err(e) => return Err(format!("{}: {e}", r.name)),
+            }
+        }
+        let Some(first) = kept.first() else { continue };
+        let runs: Vec<Run<'_>> = kept
+            .iter()
+            .map(|r| Run {
+                name: &r.name,
+                header: &r.header,
+                steps: &r.steps,
+            })
+            .collect();
+        let module = trace_data::module(&runs, &first.features).map_err(|e| e.to_string())?;
+        let dir = args.out.join(group);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        write(&dir, &module, kept.iter().map(|r| r.steps.len()).sum())?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn replayed(args: &TraceTlaArgs, path: &Path) -> Result<Replayed, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let cx = Counterexample::from_json(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut settings = cx.settings.clone();
@@ -104,7 +170,10 @@ fn counterexample(args: &TraceTlaArgs, path: &Path) -> Result<(String, usize), S
         );
     }
     let (header, steps) = trace_of(&states, &cx.steps[..taken])?;
-    let ndjson = args.out.join("trace.ndjson");
+    let stem = path
+        .file_stem()
+        .map_or("path".into(), |s| s.to_string_lossy().into_owned());
+    let ndjson = args.out.join(format!("{stem}.ndjson"));
     std::fs::write(&ndjson, refraft_model::trace::to_ndjson(&header, &steps))
         .map_err(|e| format!("{}: {e}", ndjson.display()))?;
     let config = states[0]
@@ -113,14 +182,18 @@ fn counterexample(args: &TraceTlaArgs, path: &Path) -> Result<(String, usize), S
         .find_map(|a| a.server())
         .map(|s| Features::of(s.node.config()))
         .ok_or("the path has no server")?;
-    let features = flags(args, config);
-    let numbered: Vec<_> = steps
-        .into_iter()
-        .enumerate()
-        .map(|(k, s)| (k + 2, s))
-        .collect();
-    let module = trace_data::module(&header, &numbered, &features).map_err(|e| format!("{e}"))?;
-    Ok((module, numbered.len()))
+    Ok(Replayed {
+        name: ndjson
+            .file_name()
+            .map_or(stem.clone(), |n| n.to_string_lossy().into_owned()),
+        header,
+        steps: steps
+            .into_iter()
+            .enumerate()
+            .map(|(k, s)| (k + 2, s))
+            .collect(),
+        features: flags(args, config),
+    })
 }
 
 /// The states along the longest prefix of the path whose every step is enabled and changes
