@@ -47,13 +47,13 @@ TermsOf(log) == [k \in 1..Len(log) |-> log[k].term]
 \* them (only the properties, which trace validation does not check, do).
 LogOf(terms) == [k \in 1..Len(terms) |-> Entry(terms[k], 0)]
 
-\* A spec message sm matches a trace message: every field the trace gives agrees, the
-\* entries of an AppendEntries by term.
-Matches(sm, tm, entries) ==
-    /\ \A f \in DOMAIN tm : f \in DOMAIN sm /\ sm[f] = tm[f]
-    /\ sm.mtype = "AppendEntries" => TermsOf(sm.mentries) = entries
+\* A spec message sm matches a trace message given by rec (a receive line or a send, with
+\* the message's fields in rec.msg and, for an AppendEntries, the terms of its entries in
+\* rec.entries): every field the trace gives agrees, the entries by term.
+Matches(sm, rec) ==
+    /\ \A f \in DOMAIN rec.msg : f \in DOMAIN sm /\ sm[f] = rec.msg[f]
+    /\ sm.mtype = "AppendEntries" => TermsOf(sm.mentries) = rec.entries
 
-SendMatches(sm, snd) == Matches(sm, snd.msg, snd.entries)
 
 \* The spec's <<state, messages sent>> for line ln on server state s, p the pending messages.
 \* An input the spec has no action for in that role (a heartbeat timer at a follower, a client
@@ -88,7 +88,7 @@ Mismatch(ln, old, r, p) ==
         before == st.logFrom - 1
         sends == ln.sends
     IN
-    CASE ln.kind = "receive" /\ ~Matches(p[ln.mid], ln.msg, ln.entries) ->
+    CASE ln.kind = "receive" /\ ~Matches(p[ln.mid], ln) ->
             Diff("input message", p[ln.mid], ln.msg)
       [] s.term # st.term -> Diff("term", s.term, st.term)
       [] s.votedFor # VoteOf(st.vote) -> Diff("vote", s.votedFor, VoteOf(st.vote))
@@ -103,8 +103,8 @@ Mismatch(ln, old, r, p) ==
       [] s.role = Leader /\ PeerMap(i, s.next) # st.next -> Diff("next", PeerMap(i, s.next), st.next)
       [] s.role = Leader /\ PeerMap(i, s.match) # st.match -> Diff("match", PeerMap(i, s.match), st.match)
       [] \/ Cardinality(r[2]) # Len(sends)
-         \/ \E k \in 1..Len(sends) : ~\E sm \in r[2] : SendMatches(sm, sends[k])
-         \/ \E sm \in r[2] : ~\E k \in 1..Len(sends) : SendMatches(sm, sends[k]) ->
+         \/ \E k \in 1..Len(sends) : ~\E sm \in r[2] : Matches(sm, sends[k])
+         \/ \E sm \in r[2] : ~\E k \in 1..Len(sends) : Matches(sm, sends[k]) ->
             Diff("messages sent", r[2], [k \in 1..Len(sends) |-> sends[k].msg])
       [] OTHER -> OK
 
@@ -116,7 +116,7 @@ NextPending(ln, sent, p0) ==
         kept == {k \in 1..Len(ln.sends) : ln.sends[k].keep}
         ids == {ln.sends[k].mid : k \in kept}
         SpecMsg(x) == LET k == CHOOSE k \in kept : ln.sends[k].mid = x
-                   IN CHOOSE sm \in sent : SendMatches(sm, ln.sends[k])
+                   IN CHOOSE sm \in sent : Matches(sm, ln.sends[k])
     IN [x \in DOMAIN p \cup ids |-> IF x \in ids THEN SpecMsg(x) ELSE p[x]]
 
 \* The cluster before a trace's first line: every server as from empty storage, no message.

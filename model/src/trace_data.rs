@@ -339,14 +339,24 @@ fn line_record(
             step.input.requests.len()
         )));
     }
-    let (mid, msg, entries, from) = match (&step.input.msg, step.input.id) {
+    // Each line has the fields Traceraft.tla reads for its kind only (TLC parses less).
+    let mut input = String::new();
+    match (&step.input.msg, step.input.id) {
         (Some(msg), Some(id)) if step.kind == Kind::Receive => {
             let from = step.input.from.ok_or_else(|| TraceDataError::BadField {
                 line,
                 what: "a receive without `from`".into(),
             })?;
             let (fields, entries) = message(line, msg, from, step.node)?;
-            (tla_id(&id), fields, entries, from)
+            let _ = write!(
+                input,
+                "from |-> {from}, mid |-> {}, last |-> {}, msg |-> {fields}, ",
+                tla_id(&id),
+                tla_bool(last)
+            );
+            if let Some(entries) = entries {
+                let _ = write!(input, "entries |-> {}, ", tla_seq(&entries));
+            }
         }
         (None, _) if step.kind == Kind::Receive => {
             return Err(TraceDataError::BadField {
@@ -354,19 +364,20 @@ fn line_record(
                 what: "a receive without `msg`".into(),
             })
         }
-        _ => (
-            "<<>>".to_string(),
-            "[none |-> 0]".to_string(),
-            Vec::new(),
-            0,
-        ),
-    };
-    // A client request the server's client sessions answer (a duplicate, or older than the
-    // client's last) appends nothing (dissertation §6.3; sessions are not in the spec).
-    let appends = step
-        .effects
-        .iter()
-        .any(|e| matches!(e, StepEffect::PersistLog { .. }));
+        _ => {}
+    }
+    if step.kind == Kind::Timeout {
+        let _ = write!(input, "timer |-> \"{timer}\", ");
+    }
+    if step.kind == Kind::Client {
+        // A client request the server's client sessions answer (a duplicate, or older than
+        // the client's last) appends nothing (dissertation §6.3; sessions are not in the spec).
+        let appends = step
+            .effects
+            .iter()
+            .any(|e| matches!(e, StepEffect::PersistLog { .. }));
+        let _ = write!(input, "appends |-> {}, ", tla_bool(appends));
+    }
     let mut sends = Vec::new();
     for e in &step.effects {
         if let StepEffect::Send { to, id, msg } = e {
@@ -374,41 +385,41 @@ fn line_record(
             let keep = id
                 .and_then(|id| last_receive.get(&id))
                 .is_some_and(|&r| r > k);
-            sends.push(format!(
-                "[to |-> {to}, mid |-> {}, keep |-> {}, msg |-> {fields}, entries |-> {}]",
-                id.as_ref().map(tla_id).unwrap_or_else(|| "<<>>".into()),
-                tla_bool(keep),
-                tla_seq(&entries)
-            ));
+            let mut send = format!("[keep |-> {}, msg |-> {fields}", tla_bool(keep));
+            if let (true, Some(id)) = (keep, id) {
+                let _ = write!(send, ", mid |-> {}", tla_id(id));
+            }
+            if let Some(entries) = entries {
+                let _ = write!(send, ", entries |-> {}", tla_seq(&entries));
+            }
+            send.push(']');
+            sends.push(send);
         }
     }
     let _ = write!(
         out,
-        "[line |-> {line}, run |-> {run}, node |-> {}, kind |-> \"{kind}\", timer |-> \"{timer}\", \
-         from |-> {from}, mid |-> {mid}, last |-> {}, msg |-> {msg}, entries |-> {}, \
-         appends |-> {}, sends |-> <<{}>>, state |-> {}]",
+        "[line |-> {line}, run |-> {run}, node |-> {}, kind |-> \"{kind}\", {input}\
+         sends |-> <<{}>>, state |-> {}]",
         step.node,
-        tla_bool(last),
-        tla_seq(&entries),
-        tla_bool(appends),
         sends.join(", "),
         state(line, &step.state)?
     );
     Ok(())
 }
 
-/// A trace message as the record of the spec's fields it gives, and its entries' terms.
+/// A trace message as the record of the spec's fields it gives, and the terms of its entries
+/// if it is an AppendEntries.
 fn message(
     line: usize,
     msg: &Msg,
     src: u64,
     dest: u64,
-) -> Result<(String, Vec<u64>), TraceDataError> {
+) -> Result<(String, Option<Vec<u64>>), TraceDataError> {
     let missing = |what: &str| TraceDataError::BadField {
         line,
         what: format!("an AppendEntriesResponse without {what}"),
     };
-    let mut entries = Vec::new();
+    let mut entries = None;
     let (mtype, rest) = match msg {
         Msg::RequestVote {
             term,
@@ -439,7 +450,7 @@ fn message(
             leader_commit,
             ..
         } => {
-            entries.clone_from(terms);
+            entries = Some(terms.clone());
             (
                 "AppendEntries",
                 format!("mterm |-> {term}, mprevLogIndex |-> {prev_log_index}, mprevLogTerm |-> {prev_log_term}, mcommit |-> {leader_commit}"),
@@ -528,15 +539,22 @@ fn state(line: usize, st: &StateView) -> Result<String, TraceDataError> {
         let items: Vec<String> = m.iter().map(|(p, i)| format!("<<{p}, {i}>>")).collect();
         format!("{{{}}}", items.join(", "))
     };
+    let leader = if st.role == TraceRole::Leader {
+        format!(
+            ", next |-> {}, match |-> {}",
+            pairs(&st.next),
+            pairs(&st.r#match)
+        )
+    } else {
+        String::new()
+    };
     Ok(format!(
         "[term |-> {}, vote |-> {}, role |-> \"{role}\", logFrom |-> {}, log |-> {}, \
-         commit |-> {}, next |-> {}, match |-> {}]",
+         commit |-> {}{leader}]",
         st.term,
         st.vote.map(|v| v as i128).unwrap_or(-1),
         st.log_from,
         tla_seq(&terms),
         st.commit,
-        pairs(&st.next),
-        pairs(&st.r#match)
     ))
 }
