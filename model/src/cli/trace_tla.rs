@@ -97,7 +97,7 @@ struct Replayed {
 /// Each path replayed (rule kept unless --broken) as far as each step is enabled; its trace
 /// goes to OUT/NAME.ndjson. The traces of one cluster and features share one TLC run:
 /// OUT/GROUP/TraceData.tla. A path with a step the spec's trace validation does not model
-/// (a read, a transfer) is reported and left out.
+/// (a read, a transfer) is validated up to the line before it, as reported.
 fn counterexamples(args: &TraceTlaArgs) -> Result<ExitCode, String> {
     let mut groups: BTreeMap<String, Vec<Replayed>> = BTreeMap::new();
     for path in &args.counterexample {
@@ -113,21 +113,27 @@ fn counterexamples(args: &TraceTlaArgs) -> Result<ExitCode, String> {
         );
         groups.entry(group).or_default().push(r);
     }
-    for (group, members) in &groups {
+    for (group, members) in &mut groups {
         let mut kept: Vec<&Replayed> = Vec::new();
-        for r in members {
-            let run = Run {
-                name: &r.name,
-                header: &r.header,
-                steps: &r.steps,
-            };
-            match trace_data::module(&[run], &r.features) {
-                Ok(_) => kept.push(r),
-                Err(e @ trace_data::TraceDataError::NotModelled { .. }) => {
-                    say!("{}: left out: {e}", r.name)
+        for r in members.iter_mut() {
+            // A step the spec does not model (a read, a transfer): the trace is validated up
+            // to the line before it.
+            loop {
+                let run = Run {
+                    name: &r.name,
+                    header: &r.header,
+                    steps: &r.steps,
+                };
+                match trace_data::module(&[run], &r.features) {
+                    Ok(_) => break,
+                    Err(e @ trace_data::TraceDataError::NotModelled { line, .. }) => {
+                        say!("{}: validated up to line {}: {e}", r.name, line - 1);
+                        r.steps.retain(|(l, _)| *l < line);
+                    }
+                    Err(e) => return Err(format!("{}: {e}", r.name)),
                 }
-                Err(e) => return Err(format!("{}: {e}", r.name)),
             }
+            kept.push(r);
         }
         let Some(first) = kept.first() else { continue };
         let runs: Vec<Run<'_>> = kept
