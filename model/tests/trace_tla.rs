@@ -234,3 +234,26 @@ fn a_counterexample_is_replayed_with_its_rule_kept_as_far_as_the_correct_core_go
     let trace = std::fs::read_to_string(broken.join("vote-once.ndjson")).unwrap();
     assert_eq!(trace.lines().count(), 12);
 }
+
+#[test]
+fn a_path_with_a_read_is_validated_up_to_its_first_read() {
+    let dir = scratch("read");
+    let path = root().join("tests/counterexamples/read-after-own-term-commit.json");
+    let out = run(&[
+        "trace-tla",
+        "--counterexample",
+        path.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    let stdout = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        stdout.contains("validated up to line 28: line 29: a read step is not modelled"),
+        "{stdout}"
+    );
+    let group = dir.join("servers3-prevote0-checkquorum0-window2-batch64");
+    let module = std::fs::read_to_string(group.join("TraceData.tla")).unwrap();
+    assert_eq!(module.matches("[line |-> ").count(), 27);
+    assert!(!module.contains("kind |-> \"read\""));
+}
