@@ -273,20 +273,25 @@ Step(i, result, delivered) == StepWith(i, result, delivered, {})
 \* round (diss. §9.6) with PreVote, else an election. It also ends a follower's "heard from
 \* the leader recently" window (§4.2.3): that window is its election timeout. With lease
 \* reads it cannot fire while a live leader's lease may count the server (LeaseTiming).
+\* The handlers' results of the actions below, as pure operators (Traceraft.tla applies them
+\* to one server's state per trace line).
+ElectionResult(i, s) == IF PreVote THEN StartPreVote(i, s) ELSE StartElection(i, s)
 ElectionTimeout(i) ==
     /\ node[i].role \in {Follower, PreCandidate, Candidate}
     /\ node[i].term < MaxTerm
     /\ LeaseTiming(i)
-    /\ Step(i, IF PreVote THEN StartPreVote(i, node[i]) ELSE StartElection(i, node[i]), {})
+    /\ Step(i, ElectionResult(i, node[i]), {})
     /\ UNCHANGED <<requests, restarts, readsIssued, retries>>
 
 \* Input::Timeout(Timer::Heartbeat) at a leader (§5.2); with CheckQuorum also a numbered
 \* heartbeat round (diss. §6.2).
+HeartbeatResult(i, s) ==
+    LET r1 == Heartbeat(i, s)
+        r2 == IF CheckQuorum THEN StartRound(i, r1[1]) ELSE <<r1[1], {}>>
+    IN <<r2[1], r1[2] \cup r2[2]>>
 HeartbeatTimeout(i) ==
     /\ node[i].role = Leader
-    /\ LET r1 == Heartbeat(i, node[i])
-           r2 == IF CheckQuorum THEN StartRound(i, r1[1]) ELSE <<r1[1], {}>>
-       IN Step(i, <<r2[1], r1[2] \cup r2[2]>>, {})
+    /\ Step(i, HeartbeatResult(i, node[i]), {})
     /\ UNCHANGED <<requests, restarts, readsIssued, retries>>
 
 \* Input::Timeout(Timer::QuorumCheck) at a leader with CheckQuorum (diss. §6.2).
@@ -305,6 +310,10 @@ Propose(i, v) ==
 \* Input::ClientRequest at a leader (§5.3, §8): append, send, try to commit. (A follower
 \* only redirects the client, which changes no state.) The answer waits until the command is
 \* applied (§8); rule ReplyAfterApply switched off: the leader answers at once.
+ClientRequestResult(i, s, v) ==
+    LET r1 == Replicate(i, [s EXCEPT !.log = Append(@, Entry(s.term, v))])
+        r2 == AdvanceCommit(i, r1[1])
+    IN <<r2[1], r1[2] \cup r2[2]>>
 ClientRequest(i) ==
     /\ node[i].role = Leader
     /\ requests < MaxClientRequests
@@ -352,23 +361,22 @@ ClientRead(i) ==
 IsRequest(m) == m.mtype \in {"RequestVote", "AppendEntries", "PreVote", "Heartbeat"}
 NeverAdopted(m) ==
     m.mtype = "PreVote" \/ (m.mtype = "PreVoteResponse" /\ m.mgranted)
-Receive(m) ==
-    LET i == m.mdest
-        j == m.msrc
-        sticky == m.mtype = "RequestVote" /\ m.mterm > node[i].term /\ Sticky(node[i]) # Nil
-        s == IF m.mterm > node[i].term /\ ~NeverAdopted(m)
+ReceiveResult(i, j, s0, m) ==
+    LET sticky == m.mtype = "RequestVote" /\ m.mterm > s0.term /\ Sticky(s0) # Nil
+        s == IF m.mterm > s0.term /\ ~NeverAdopted(m)
                 /\ (IsRequest(m) \/ Keeps("AdoptResponseTerm"))
-             THEN AdoptTerm(node[i], m.mterm) ELSE node[i]
-    IN /\ Step(i, IF sticky THEN <<node[i], {}>>      \* StepError::LeaderSticky, no term adopted
-                  ELSE CASE m.mtype = "RequestVote" -> HandleRequestVote(i, j, s, m)
-                    [] m.mtype = "RequestVoteResponse" -> HandleVote(i, j, s, m)
-                    [] m.mtype = "AppendEntries" -> HandleAppendEntries(i, j, s, m)
-                    [] m.mtype = "AppendEntriesResponse" -> HandleAppendResponse(i, j, s, m)
-                    [] m.mtype = "PreVote" -> HandlePreVote(i, j, s, m)
-                    [] m.mtype = "PreVoteResponse" -> HandlePreVoteResponse(i, j, s, m)
-                    [] m.mtype = "Heartbeat" -> HandleHeartbeat(i, j, s, m)
-                    [] m.mtype = "HeartbeatResponse" -> HandleHeartbeatResponse(i, j, s, m),
-                 IF Duplication THEN {} ELSE {m})
+             THEN AdoptTerm(s0, m.mterm) ELSE s0
+    IN IF sticky THEN <<s0, {}>>      \* StepError::LeaderSticky, no term adopted
+       ELSE CASE m.mtype = "RequestVote" -> HandleRequestVote(i, j, s, m)
+              [] m.mtype = "RequestVoteResponse" -> HandleVote(i, j, s, m)
+              [] m.mtype = "AppendEntries" -> HandleAppendEntries(i, j, s, m)
+              [] m.mtype = "AppendEntriesResponse" -> HandleAppendResponse(i, j, s, m)
+              [] m.mtype = "PreVote" -> HandlePreVote(i, j, s, m)
+              [] m.mtype = "PreVoteResponse" -> HandlePreVoteResponse(i, j, s, m)
+              [] m.mtype = "Heartbeat" -> HandleHeartbeat(i, j, s, m)
+              [] m.mtype = "HeartbeatResponse" -> HandleHeartbeatResponse(i, j, s, m)
+Receive(m) ==
+    /\ Step(m.mdest, ReceiveResult(m.mdest, m.msrc, node[m.mdest], m), IF Duplication THEN {} ELSE {m})
        /\ UNCHANGED <<requests, restarts, readsIssued, retries>>
 
 \* A crash and restart: Node::new from the durable state alone (Figure 2). With lease reads

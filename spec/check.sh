@@ -42,6 +42,16 @@
 #                                      and simulate, as CI runs them
 #   bash spec/check.sh crosscheck      MCRaft-crosscheck.cfg, the bound shared with the
 #                                      stateright model (spec/README.md, "Cross-check")
+#   bash spec/check.sh trace           TLC trace validation (Traceraft.tla; spec/README.md,
+#                                      "Trace validation"): every kept counterexample path
+#                                      replayed with its rule kept, and the simulator's
+#                                      Figure 8, backup and unreliable churn traces, are
+#                                      behaviours of the spec; a trace with a rule broken and
+#                                      a hand-edited trace are rejected at their first
+#                                      divergent line (builds refraft-model and the
+#                                      scenario_trace example with cargo)
+#   bash spec/check.sh trace-file TRACE.ndjson [trace-tla flags]
+#                                      TLC trace validation of one trace
 #
 # Exit status: 0 when TLC's verdict is the one expected, non-zero otherwise (including when
 # TLC itself fails: parse error, Java error, ...). TLC's state files go to a temporary dir.
@@ -325,9 +335,93 @@ compare_invariants() {
     done
 }
 
+# trace_tlc NAME DIR: TLC on Traceraft.tla with DIR's generated TraceData.tla (the spec's
+# modules are copied next to it); output in $WORK/NAME.out; returns TLC's status.
+trace_tlc() {
+    local name="$1" dir="$2" status=0
+    cp ./*.tla Traceraft.cfg "$dir/"
+    (cd "$dir" && java -XX:+UseParallelGC -cp "$JAR" tlc2.TLC -deadlock -workers 1 \
+        -metadir "$WORK/states-$name" -config Traceraft.cfg Traceraft) >"$WORK/$name.out" 2>&1 ||
+        status=$?
+    grep -E '^"Traceraft: |Finished in' "$WORK/$name.out" | sort -u | sed "s/^/  [$name] /" || true
+    return "$status"
+}
+
+# trace_matches NAME DIR: every line of DIR's traces must be matched.
+trace_matches() {
+    if trace_tlc "$1" "$2" && grep -q '^"Traceraft: all [0-9]* steps' "$WORK/$1.out"; then
+        echo "OK: $1: the trace is a behaviour of the spec"
+    else
+        echo "FAIL: $1: TLC did not match every line; full output:" >&2
+        cat "$WORK/$1.out" >&2
+        return 1
+    fi
+}
+
+# trace_rejected NAME DIR LINE: TLC must reject the trace at line LINE, and show it.
+trace_rejected() {
+    local status=0
+    trace_tlc "$1" "$2" || status=$?
+    if [ "$status" -eq 12 ] && grep -q '^Error: Invariant TraceMatched is violated' "$WORK/$1.out" &&
+        grep -q "^\"Traceraft: .* line $3 cannot be matched" "$WORK/$1.out"; then
+        echo "OK: $1: rejected at line $3, as expected"
+    else
+        echo "FAIL: $1: expected TLC to reject line $3, TLC exited with $status; full output:" >&2
+        cat "$WORK/$1.out" >&2
+        return 1
+    fi
+}
+
+model_cli() { (cd .. && cargo run --release -q -p refraft-model -- "$@"); }
+scenario() { (cd .. && cargo run --release -q --example scenario_trace -- "$@"); }
+
+check_trace_file() {
+    local file="$1"
+    shift
+    file="$(cd "$(dirname "$file")" && pwd)/$(basename "$file")"
+    echo "== TLC trace validation of $file"
+    model_cli trace-tla "$file" --out "$WORK/file" "$@" >/dev/null && trace_matches file "$WORK/file"
+}
+
+check_trace() {
+    local failed=0 d
+    echo "== TLC trace validation: kept counterexamples, replayed with the rule kept"
+    model_cli trace-tla --counterexample "$PWD"/../tests/counterexamples/*.json --out "$WORK/kept" |
+        sed 's/^/  /'
+    for d in "$WORK"/kept/*/; do
+        trace_matches "kept-$(basename "$d")" "$d" || failed=1
+    done
+    echo "== TLC trace validation: simulator scenarios"
+    mkdir -p "$WORK/figure8" "$WORK/backup" "$WORK/churn"
+    scenario figure8 --out "$WORK/figure8.ndjson"
+    model_cli trace-tla "$WORK/figure8.ndjson" --pre-vote false --max-entries 1 \
+        --out "$WORK/figure8" >/dev/null && trace_matches figure8 "$WORK/figure8" || failed=1
+    scenario backup --out "$WORK/backup.ndjson"
+    model_cli trace-tla "$WORK/backup.ndjson" --out "$WORK/backup" >/dev/null &&
+        trace_matches backup "$WORK/backup" || failed=1
+    scenario churn --unreliable --seed 2 --rounds 60 --out "$WORK/churn.ndjson"
+    model_cli trace-tla "$WORK/churn.ndjson" --out "$WORK/churn" >/dev/null &&
+        trace_matches churn-unreliable "$WORK/churn" || failed=1
+    echo "== TLC trace validation: broken traces must be rejected at their first divergent line"
+    # vote-once replayed with its rule broken: line 9 records n1's second vote in term 1.
+    model_cli trace-tla --counterexample "$PWD/../tests/counterexamples/vote-once.json" --broken \
+        --out "$WORK/broken" >/dev/null
+    trace_rejected broken-vote-once "$(echo "$WORK"/broken/*/)" 9 || failed=1
+    # The Figure 8 trace with the term of line 30's state changed by hand.
+    mkdir -p "$WORK/edited"
+    sed '30s/"state":{"term":\([0-9]*\)/"state":{"term":7\1/' "$WORK/figure8.ndjson" \
+        >"$WORK/edited.ndjson"
+    model_cli trace-tla "$WORK/edited.ndjson" --pre-vote false --max-entries 1 \
+        --out "$WORK/edited" >/dev/null
+    trace_rejected edited-figure8 "$WORK/edited" 30 || failed=1
+    return "$failed"
+}
+
 case "${1:-holds}" in
 holds) check_holds "${2:-}" ;;
 crosscheck) check_holds MCRaft-crosscheck.cfg ;;
+trace) check_trace ;;
+trace-file) shift; check_trace_file "$@" ;;
 broken) check_broken "${2:-}" "${3:-}" ;;
 reach) check_reach "${2:-}" ;;
 deep) check_deep ;;
@@ -344,7 +438,7 @@ all) check_holds && check_broken && check_reach && check_deep && check_figure8 &
 *)
     echo "usage: bash spec/check.sh [holds [CFG] | broken [RULE] [CFG] | reach [CFG] | deep |" \
         "figure8 | simulate [RULE] [DEPTH] [SEED] | rules | features | features-fast | clients |" \
-        "clients-fast | compare | all | crosscheck]" >&2
+        "clients-fast | compare | all | crosscheck | trace | trace-file TRACE.ndjson [FLAGS]]" >&2
     exit 2
     ;;
 esac

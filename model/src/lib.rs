@@ -37,6 +37,7 @@ pub mod summary;
 pub mod swarm;
 pub mod trace;
 pub mod trace_file;
+pub mod trace_data;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};

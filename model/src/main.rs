@@ -9,6 +9,7 @@
 //! refraft-model simulate --seed 7 --max-states 200000 --servers 5
 //! refraft-model replay tests/counterexamples/vote-once.json --trace vote-once.ndjson
 //! refraft-model validate vote-once.ndjson  # any implementation's trace (spec/TRACE.md)
+//! refraft-model trace-tla run.ndjson --out tla/  # TraceData.tla for spec/Traceraft.tla
 //! ```
 
 mod cli;
@@ -64,6 +65,9 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },
+    /// Write a trace (or a counterexample path) as TraceData.tla, for TLC trace validation
+    /// with spec/Traceraft.tla.
+    TraceTla(cli::trace_tla::TraceTlaArgs),
 }
 
 /// The bounds of the model (see `Settings`).
@@ -357,6 +361,7 @@ fn main() -> ExitCode {
             cli::replay::run(&file, html.as_deref(), trace.as_deref())
         }
         Command::Validate { file, threads } => cli::validate::run(&file, threads),
+        Command::TraceTla(args) => cli::trace_tla::run(&args),
     };
     match result {
         Ok(code) => code,

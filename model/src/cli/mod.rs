@@ -8,4 +8,5 @@ pub mod out;
 pub mod progress;
 pub mod replay;
 pub mod suite;
+pub mod trace_tla;
 pub mod validate;
