@@ -36,8 +36,8 @@ mod spelling;
 pub mod summary;
 pub mod swarm;
 pub mod trace;
-pub mod trace_file;
 pub mod trace_data;
+pub mod trace_file;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};
