@@ -19,7 +19,10 @@
 //! assert_eq!(err.to_string(), "line 2: a read step is not modelled by spec/Raft.tla's trace validation");
 //! ```
 
-use refraft::trace::{Header, Kind, MessageId, Msg, StateView, Step, StepEffect, TraceRole};
+use crate::trace_file::ReadError;
+use refraft::trace::{
+    Header, Kind, MessageId, Msg, StateView, Step, StepEffect, TraceError, TraceRole,
+};
 use refraft::{Config, NodeId};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
@@ -152,39 +155,54 @@ pub fn trace_data(reader: impl BufRead, features: &Features) -> Result<String, T
     module(&[run], features)
 }
 
-/// The header and the numbered steps of an NDJSON trace.
+/// The header and the numbered steps of an NDJSON trace, read as `validate` reads it
+/// ([`crate::trace_file::lines`] and [`crate::trace_file::step_of`]).
 pub fn read(reader: impl BufRead) -> Result<(Header, Vec<(usize, Step)>), TraceDataError> {
     let mut header: Option<Header> = None;
     let mut steps = Vec::new();
-    for (index, line) in reader.lines().enumerate() {
-        let number = index + 1;
-        let line = line.map_err(|e| TraceDataError::Io(e.to_string()))?;
-        let line = line.trim_end();
-        if line.is_empty() {
-            continue;
+    let mut bad_header = None;
+    let read = crate::trace_file::lines(reader, crate::trace_file::CHUNK, |number, line| {
+        if header.is_some() {
+            steps.push((number, crate::trace_file::step_of(number, line)?));
+            return Ok(());
         }
-        if header.is_none() {
-            let h: Header = serde_json::from_str(line)
-                .map_err(|e| TraceDataError::BadHeader(format!("not a trace header: {e}")))?;
-            if h.format != "raft-trace" || h.version != refraft::trace::VERSION {
-                return Err(TraceDataError::BadHeader(format!(
-                    "format {:?} version {}, expected \"raft-trace\" version {}",
-                    h.format,
-                    h.version,
-                    refraft::trace::VERSION
-                )));
-            }
-            header = Some(h);
-            continue;
+        match header_of(line) {
+            Ok(h) => header = Some(h),
+            Err(e) => bad_header = Some(e),
         }
-        let step: Step = serde_json::from_str(line).map_err(|e| TraceDataError::Malformed {
-            line: number,
-            message: e.to_string(),
-        })?;
-        steps.push((number, step));
+        // Stop at a bad header (reported below) without reading further.
+        match bad_header {
+            Some(_) => Err(ReadError::Io(std::io::Error::other("bad header"))),
+            None => Ok(()),
+        }
+    });
+    if let Some(e) = bad_header {
+        return Err(e);
     }
+    read.map_err(|e| match e {
+        ReadError::Io(e) => TraceDataError::Io(e.to_string()),
+        ReadError::Trace(TraceError::Malformed { line, message }) => {
+            TraceDataError::Malformed { line, message }
+        }
+        ReadError::Trace(e) => TraceDataError::Io(e.to_string()),
+    })?;
     let header = header.ok_or_else(|| TraceDataError::BadHeader("the trace is empty".into()))?;
     Ok((header, steps))
+}
+
+/// The first line: a version-1 trace header.
+fn header_of(line: &[u8]) -> Result<Header, TraceDataError> {
+    let h: Header = serde_json::from_slice(line)
+        .map_err(|e| TraceDataError::BadHeader(format!("not a trace header: {e}")))?;
+    if h.format != "raft-trace" || h.version != refraft::trace::VERSION {
+        return Err(TraceDataError::BadHeader(format!(
+            "format {:?} version {}, expected \"raft-trace\" version {}",
+            h.format,
+            h.version,
+            refraft::trace::VERSION
+        )));
+    }
+    Ok(h)
 }
 
 /// One trace for [`module`]: a name (shown when a line does not match), its header and its
