@@ -301,12 +301,6 @@ QuorumCheckTimeout(i) ==
     /\ Step(i, QuorumCheck(i, node[i]), {})
     /\ UNCHANGED <<requests, restarts, readsIssued, retries>>
 
-\* Node::replicate_proposals: append a command, send, try to commit (§5.3).
-Propose(i, v) ==
-    LET r1 == Replicate(i, [node[i] EXCEPT !.log = Append(@, Entry(node[i].term, v))])
-        r2 == AdvanceCommit(i, r1[1])
-    IN <<r2[1], r1[2] \cup r2[2]>>
-
 \* Input::ClientRequest at a leader (§5.3, §8): append, send, try to commit. (A follower
 \* only redirects the client, which changes no state.) The answer waits until the command is
 \* applied (§8); rule ReplyAfterApply switched off: the leader answers at once.
@@ -319,7 +313,7 @@ ClientRequest(i) ==
     /\ requests < MaxClientRequests
     /\ requests' = requests + 1
     /\ UNCHANGED <<restarts, readsIssued, retries>>
-    /\ StepWith(i, Propose(i, requests + 1), {},
+    /\ StepWith(i, ClientRequestResult(i, node[i], requests + 1), {},
                 IF Keeps("ReplyAfterApply") THEN {} ELSE {requests + 1})
 
 \* A retry of client command v (the same client and serial, diss. §6.3) reaching leader i,
@@ -338,7 +332,7 @@ ClientRetry(i) ==
         IF Keeps("ApplyOnce") /\ \E k \in 1..Len(Machine(node[i])) : Machine(node[i])[k] = v
         THEN StepWith(i, <<node[i], {}>>, {}, {v})
         ELSE /\ ~Pending(node[i], v)
-             /\ StepWith(i, Propose(i, v), {}, IF Keeps("ReplyAfterApply") THEN {} ELSE {v})
+             /\ StepWith(i, ClientRequestResult(i, node[i], v), {}, IF Keeps("ReplyAfterApply") THEN {} ELSE {v})
 
 \* Input::Read at a leader (Node::handle_read, diss. §6.4). A follower refuses it with a
 \* hint, which changes no state. `floor` (ghost) is the highest index committed when the read
