@@ -7,33 +7,11 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-const BIN: &str = env!("CARGO_BIN_EXE_refraft-model");
-
-/// The small vote-once configuration: BFS finds two leaders in term 1 in under a second.
-const VOTE_ONCE: &[&str] = &[
-    "--break",
-    "vote-once",
-    "--max-term",
-    "1",
-    "--max-crashes",
-    "0",
-];
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod support;
+use support::bin::{run, text, BIN, VOTE_ONCE};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("cli-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
-    dir
+    support::bin::scratch(&format!("cli-{name}"))
 }
 
 fn vote_once_check(extra: &[&str]) -> Output {

@@ -4,37 +4,18 @@
 
 use refraft_model::counterexample::Step;
 use refraft_model::Counterexample;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_refraft-model");
+mod support;
+use support::bin::{run, text, VOTE_ONCE};
 
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
+/// An empty directory for one test.
 fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("deeper-{name}"));
-    let _ = std::fs::remove_dir_all(&dir);
+    let dir = support::bin::scratch(&format!("deeper-{name}"));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
-
-const VOTE_ONCE: &[&str] = &[
-    "--break",
-    "vote-once",
-    "--max-term",
-    "1",
-    "--max-crashes",
-    "0",
-];
 
 #[test]
 fn a_seeded_violation_is_written_as_the_full_path() {

@@ -3,20 +3,8 @@
 //! its client entries (`check --suite NAMES`), and check that the client workload makes a
 //! double-applied command visible to linearizability.
 
-use std::process::{Command, Output};
-
-const BIN: &str = env!("CARGO_BIN_EXE_refraft-model");
-
-fn run(args: &[&str]) -> Output {
-    Command::new(BIN)
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
+mod support;
+use support::bin::{run, text};
 
 /// The cells of the table row whose label starts with `label`.
 fn row<'a>(stdout: &'a str, label: &str) -> Vec<&'a str> {

@@ -2,6 +2,7 @@
 
 #![allow(dead_code)]
 
+pub mod bin;
 pub mod switches;
 
 use refraft_model::{Action, RaftModel, Settings, State};
