@@ -12,7 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_refraft-model");
+mod support;
+use support::bin::{BIN, VOTE_ONCE};
 
 fn chromium() -> Option<&'static str> {
     let found = ["chromium", "chromium-browser"].into_iter().find(|c| {
@@ -115,15 +116,8 @@ fn the_explorer_names_the_violated_property_at_the_violating_state() {
     let Some(chromium) = chromium() else { return };
     // The command and URL that `check` prints for the violation.
     let out = Command::new(BIN)
-        .args([
-            "check",
-            "--break",
-            "vote-once",
-            "--max-term",
-            "1",
-            "--max-crashes",
-            "0",
-        ])
+        .arg("check")
+        .args(VOTE_ONCE)
         .args(["--bfs", "--first-violation"])
         .output()
         .unwrap();
