@@ -4,6 +4,9 @@
 //! simulator's scenarios (`sim_features.rs`) and the model checker
 //! (`model/tests/features.rs`, `read_rule_switches.rs`) check the same rules in whole clusters.
 
+mod common;
+
+use common::sends;
 use refraft::*;
 
 type Out = NodeEffects<KvStore>;
@@ -32,16 +35,6 @@ fn msg(from: u64, message: Message<KvCommand>) -> Input<KvCommand> {
         from: NodeId(from),
         message,
     }
-}
-
-fn sends(out: &Out) -> Vec<(NodeId, Message<KvCommand>)> {
-    out.as_slice()
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { to, message } => Some((*to, message.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn persists(out: &Out) -> bool {
