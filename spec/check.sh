@@ -111,7 +111,8 @@ CLIENT_RULES=(PersistTerm PersistEntries ApplyOnlyCommitted ReplyAfterApply Appl
 FEATURE_RULES=(PreVoteKeepsTerm ReadIndexQuorumRound ReadAfterOwnTermCommit ProbeOnReject
     NextIndexBound LeaseNeedsStickiness CheckQuorum)
 # The features' configurations (module MCRaft), each checked with the rules kept.
-FEATURE_CFGS=(MCPreVote.cfg MCReadIndex.cfg MCLease.cfg MCPipeline.cfg MCPipeline1.cfg)
+FEATURE_CFGS=(MCPreVote.cfg MCReadIndex.cfg MCLease.cfg MCPipeline.cfg MCPipeline1.cfg
+    MCReadIndex-small.cfg MCLease-small.cfg)
 
 # The TLA+ module a configuration belongs to: the deep ones to MCSchedule, the rest to MCRaft.
 module_of() {
@@ -216,8 +217,8 @@ check_reach() {
     MCRaft-deep.cfg) preds="NoPrevLogTermReject NoConflictHintUsed NoFigure8Hazard NoLeaderInMaxTerm" ;;
     MCFigure8.cfg) preds="NoFigure8Hazard NoIndirectCommit NoLeaderInMaxTerm" ;;
     MCPreVote.cfg) preds="NoPreVoteRejected NoQuorumStepDown NoLeaderInMaxTerm" ;;
-    MCReadIndex.cfg) preds="NoReadServed" ;;
-    MCLease.cfg) preds="NoLeaseRead" ;;
+    MCReadIndex.cfg | MCReadIndex-small.cfg) preds="NoReadServed" ;;
+    MCLease.cfg | MCLease-small.cfg) preds="NoLeaseRead" ;;
     MCPipeline.cfg) preds="NoOptimisticAdvance NoWindowFull NoBackToProbe NoCommandCommitted" ;;
     MCPipeline1.cfg) preds="NoOptimisticAdvance NoBackToProbe NoCommandCommitted" ;;
     MCClients.cfg) preds="NoCommandTwiceInLog NoCachedReply" ;;
@@ -264,11 +265,13 @@ check_features() {
 }
 
 # check_features_fast: the part of check_features that CI runs (spec/README.md, "CI"): the
-# PreVote configuration whole, the reachability of a ReadIndex and a lease read, and the
-# broken rules caught in small state spaces.
+# PreVote configuration whole, ReadLinearizability (and LeaseSafety) whole at the small read
+# bounds with a ReadIndex and a lease read reached there, and the broken rules caught in small
+# state spaces.
 check_features_fast() {
     check_holds MCPreVote.cfg && check_reach MCPreVote.cfg && check_broken PreVoteKeepsTerm &&
-        check_reach MCReadIndex.cfg && check_reach MCLease.cfg &&
+        check_holds MCReadIndex-small.cfg && check_reach MCReadIndex-small.cfg &&
+        check_holds MCLease-small.cfg && check_reach MCLease-small.cfg &&
         check_broken CheckQuorum && check_broken LeaseNeedsStickiness &&
         check_broken NextIndexBound && check_broken ProbeOnReject
 }

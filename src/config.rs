@@ -354,6 +354,11 @@ pub enum Rule {
     /// index" only once its own `last_applied` has reached that index. Broken, a lagging
     /// follower answers from a state machine that misses acknowledged writes: a stale read.
     ForwardedReadAfterApply,
+    /// Dissertation §9.6: the real election starts only after a majority of pre-votes. Broken,
+    /// a pre-candidate stands at once without waiting for them (the behaviour without PreVote),
+    /// so a server that cannot win, cut off from the leader's rounds, still raises the term and
+    /// deposes a leader that a majority hears from.
+    PreVoteMajority,
 }
 
 impl Rule {
@@ -385,6 +390,7 @@ impl Rule {
         Rule::ReplyAfterApply,
         Rule::ApplyOnce,
         Rule::ForwardedReadAfterApply,
+        Rule::PreVoteMajority,
     ];
 
     /// The rule's name on a command line.
@@ -416,6 +422,7 @@ impl Rule {
             Rule::ReplyAfterApply => "reply-after-apply",
             Rule::ApplyOnce => "apply-once",
             Rule::ForwardedReadAfterApply => "forwarded-read-after-apply",
+            Rule::PreVoteMajority => "pre-vote-majority",
         }
     }
 }

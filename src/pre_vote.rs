@@ -33,7 +33,9 @@ impl<M: StateMachine> Node<M> {
             votes: BTreeSet::from([self.id()]),
         };
         self.reset_election_timer(out);
-        if self.config.quorum() == 1 {
+        // §9.6: only a majority of pre-votes starts the real election (alone, the server is
+        // one). Rule switched off: it stands at once, as without PreVote.
+        if self.config.quorum() == 1 || !self.config.keeps(Rule::PreVoteMajority) {
             return self.start_election(false, out);
         }
         let request = RequestVote {

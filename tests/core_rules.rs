@@ -1,6 +1,9 @@
 //! One test per protocol rule of the core, each named after the rule it checks. They drive single
 //! nodes through the public API, feeding the exact messages a peer would send.
 
+mod common;
+
+use common::sends;
 use refraft::*;
 
 type Out = NodeEffects<KvStore>;
@@ -28,16 +31,6 @@ fn start(id: u64, n: u64, state: DurableState<KvCommand>) -> Node<KvStore> {
     // These tests drive §5.2 elections directly; PreVote has its own tests (tests/features.rs).
     config.pre_vote = false;
     Node::new(config, state, KvStore::default(), &mut out).unwrap()
-}
-
-fn sends(out: &Out) -> Vec<(NodeId, Message<KvCommand>)> {
-    out.as_slice()
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { to, message } => Some((*to, message.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn msg(from: u64, message: Message<KvCommand>) -> Input<KvCommand> {

@@ -3,6 +3,9 @@
 //! knows, learns the read index, and answers once it has applied that index; the leader confirms
 //! a forwarded read like one of its own and answers with the read index.
 
+mod common;
+
+use common::sends;
 use refraft::*;
 use std::sync::Arc;
 
@@ -83,16 +86,6 @@ fn read_index_request(term: Term) -> Message<KvCommand> {
         client: CLIENT,
         serial: 1,
     })
-}
-
-fn sends(out: &Out) -> Vec<(NodeId, Message<KvCommand>)> {
-    out.as_slice()
-        .iter()
-        .filter_map(|e| match e {
-            Effect::Send { to, message } => Some((*to, message.clone())),
-            _ => None,
-        })
-        .collect()
 }
 
 fn read_replies(out: &Out) -> Vec<(Index, ReadPath, ClientResponse<KvOutput>)> {

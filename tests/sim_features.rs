@@ -10,8 +10,8 @@
 use refraft::sim::{run_seeds, SimConfig, SimError, Simulation};
 use refraft::KvStore;
 use refraft::{
-    ClientResponse, KvCommand, KvOutput, Node, NodeId, ReadMode, ReadPath, StepError, Timer,
-    TransferError,
+    ClientId, ClientResponse, KvCommand, KvOutput, Node, NodeId, ReadMode, ReadPath, StepError,
+    Timer, TransferError,
 };
 
 const SEEDS: u64 = 10;
@@ -530,6 +530,19 @@ fn run_leader_transfer_timeout(seed: u64) -> Result<(), SimError> {
     sim.start(NodeId(1), "SET x=2".parse().unwrap())?;
     ensure(&sim, node(&sim, 1).log().last_index() == last, || {
         "a proposal was taken during the transfer".into()
+    })?;
+    // A client is told why, with a typed answer naming the target (etcd drops the proposal).
+    let client = ClientId(100);
+    let serial = sim.submit(client, "SET x=2".parse().unwrap())?;
+    sim.settle()?;
+    let answer = sim.client_answer(client, serial).cloned();
+    ensure(
+        &sim,
+        answer == Some(ClientResponse::TransferInProgress { target: NodeId(3) }),
+        || format!("a client's proposal during the transfer: {answer:?}"),
+    )?;
+    ensure(&sim, node(&sim, 1).log().last_index() == last, || {
+        "a client's proposal was taken during the transfer".into()
     })?;
     ensure(
         &sim,

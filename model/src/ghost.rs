@@ -82,6 +82,9 @@ pub struct Ghost {
     /// This server was elected in an election it started on a TimeoutNow: a transfer to it
     /// completed.
     pub transfer_completed: bool,
+    /// While leading, this server aborted a transfer: its transfer timer fired before the
+    /// target was elected, and it kept leading and took proposals again (§3.10).
+    pub transfer_aborted: bool,
     /// While holding a lease (a majority heard from it within the period, §6.4.1), this
     /// leader stepped down other than at a quorum check or for a transfer, into this term
     /// (the term that made it step down). A disruption unless some candidacy of that term
@@ -208,6 +211,13 @@ impl Ghost {
         }
         if input == Observed::TransferRequest && before.is_leader() {
             self.transfers += 1;
+        }
+        if before.is_leader()
+            && after.is_leader()
+            && before.leadership().transfer().is_some()
+            && after.leadership().transfer().is_none()
+        {
+            self.transfer_aborted = true;
         }
         if input == Observed::TimeoutNow && after.is_candidate() && !before.is_candidate() {
             self.transfer_campaign = Some(after.current_term());

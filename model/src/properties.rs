@@ -89,6 +89,9 @@ pub const LEASE_LEADER_NOT_DISRUPTED: &str = "a leader with a live majority is n
 pub const LEASE_RACE_LOST: &str = "a leased leader loses to a candidacy begun before its lease";
 /// Reachability (`--transfers`): the target of a leadership transfer is elected (§3.10).
 pub const TRANSFER_COMPLETED: &str = "a transfer completes";
+/// Reachability (`--transfers`, not under the stable scheduler): a leader's transfer timer
+/// fires before the target is elected, and the leader keeps leading (§3.10).
+pub const TRANSFER_ABORTED: &str = "a transfer is aborted";
 /// Liveness (`--stable --transfers N`): on every run that ends, all N transfers were asked for
 /// and none is pending: each target leads or its leader aborted (§3.10). The stable scheduler never fires the abort
 /// timer, so there it means that every transfer completes.
@@ -244,6 +247,11 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
         p.push(Property::sometimes(TRANSFER_COMPLETED, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.transfer_completed)
         }));
+        if !settings.stable {
+            p.push(Property::sometimes(TRANSFER_ABORTED, |m, s| {
+                m.servers(s).any(|(srv, _)| srv.ghost.transfer_aborted)
+            }));
+        }
         if settings.stable {
             // stateright's `eventually` holds on a path once the condition held at one state
             // of it, so the condition must be false at the start: no transfer is pending, and

@@ -178,7 +178,7 @@ fn transfer_stays_pending_when_messages_are_lost_and_nothing_aborts() {
 
 /// Transfers with PreVote, CheckQuorum, a client and ReadIndex reads, on biased walks: every
 /// safety property holds (linearizable included: a transfer refuses proposals and hands the
-/// reads on) and a transfer completes.
+/// reads on), a transfer completes and one is aborted (its timer fires first).
 #[test]
 fn transfers_keep_safety_and_complete_on_walks() {
     let settings = Settings {
@@ -188,7 +188,11 @@ fn transfers_keep_safety_and_complete_on_walks() {
         transfers: 2,
         ..base(1)
     };
-    walk(settings, 300_000, &[TRANSFER_COMPLETED, READ_BY_READ_INDEX]);
+    walk(
+        settings,
+        300_000,
+        &[TRANSFER_COMPLETED, TRANSFER_ABORTED, READ_BY_READ_INDEX],
+    );
 }
 
 /// With PreVote, stickiness and leases, a leader holding a lease (a live majority) is never

@@ -137,6 +137,56 @@ fn check_quorum_guards_linearizability() {
     );
 }
 
+/// PreVote, CheckQuorum (with stickiness) and lease reads, no clients, no crashes, two terms,
+/// two heartbeat rounds per leader term: the configuration of *a leader with a live majority is
+/// not disrupted*.
+fn lease_leader() -> Settings {
+    Settings {
+        pre_vote: true,
+        check_quorum: true,
+        reads: Reads::Lease,
+        max_crashes: 0,
+        max_term: 2,
+        max_rounds: 2,
+        ..Settings::default()
+    }
+}
+
+#[test]
+fn pre_vote_majority_guards_a_leader_with_a_live_majority() {
+    // Dissertation §9.6: n0 leads term 1 and holds a lease (n1 acknowledged a round and the
+    // check passed). n2, which the lease does not count, times out; with the rule broken it
+    // stands at once, as without PreVote, and its RequestVote of term 2 deposes n0 although a
+    // majority still hears from it. The candidacy began while the lease was held, so the race
+    // the property exempts is not what is found.
+    let cx = counterexample_kept_as(
+        "pre-vote-majority-live-majority",
+        Rule::PreVoteMajority,
+        lease_leader(),
+        LEASE_LEADER_NOT_DISRUPTED,
+        Search::Bfs,
+    );
+    let servers = end_servers(&cx);
+    assert!(servers.iter().any(|s| s.ghost.disrupted_by.is_some()));
+}
+
+#[test]
+fn stickiness_guards_a_leader_with_a_live_majority() {
+    // Dissertation §4.2.3: n0 leads term 1 and holds a lease counting n1; n2 heard round 1 but
+    // did not answer it, so its timer may fire. With stickiness broken, n1 grants n2's
+    // pre-vote for term 2 although it still hears from n0; n2 stands, and its RequestVote
+    // deposes n0. Seeded with the correct run that gives n0 its lease (9 steps).
+    let cx = counterexample_kept_as(
+        "lease-needs-stickiness-live-majority",
+        Rule::LeaseNeedsStickiness,
+        lease_leader(),
+        LEASE_LEADER_NOT_DISRUPTED,
+        Search::Seeded("term-1-pre-vote-lease-leader.txt"),
+    );
+    let servers = end_servers(&cx);
+    assert!(servers.iter().any(|s| s.ghost.disrupted_by.is_some()));
+}
+
 #[test]
 fn prevote_keeping_no_term_disrupts_a_leader_with_a_live_majority() {
     // Dissertation §9.6, §4.2.3: n0 leads term 1 and holds a lease (n1 acknowledged a round and
@@ -146,14 +196,8 @@ fn prevote_keeping_no_term_disrupts_a_leader_with_a_live_majority() {
     // raises a term-0 voter's term when the rule is broken), so BFS runs from the initial state,
     // with the bounds the path needs: one election, two rounds per term, no crashes.
     let settings = Settings {
-        pre_vote: true,
-        check_quorum: true,
-        reads: Reads::Lease,
-        max_crashes: 0,
-        max_term: 2,
         max_elections: Some(1),
-        max_rounds: 2,
-        ..Settings::default()
+        ..lease_leader()
     };
     let cx = counterexample_kept_as(
         "prevote-keeps-term-live-majority",

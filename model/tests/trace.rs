@@ -40,11 +40,13 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("election-restriction", Some("leader-completeness")),
     ("forwarded-read-after-apply", None), // a stale read at a follower
     ("lease-needs-stickiness", None),     // a stale lease read
+    ("lease-needs-stickiness-live-majority", None), // a leader with a live majority disrupted
     ("match-index-from-ack", Some("match-from-ack")),
     ("next-index-bound", None), // flow control
     ("persist-entries", Some("persist-before-reveal")),
     ("persist-term", Some("persist-before-reveal")),
     ("persist-vote", Some("persist-before-reveal")),
+    ("pre-vote-majority-live-majority", None), // a leader with a live majority disrupted
     ("prev-log-term", Some("log-matching")),
     ("prevote-keeps-term", None),               // disruption
     ("prevote-keeps-term-live-majority", None), // a leader with a live majority disrupted
