@@ -43,6 +43,28 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder that goes on numbering after an earlier trace: lines after `seq`, and each
+    /// server's sends after its count in `sent` (`(server, sends so far)`). A server restarted
+    /// in a new process appends to its own trace file this way, keeping message ids unique.
+    ///
+    /// ```
+    /// use refraft::trace::Recorder;
+    /// let recorder = Recorder::resume(41, [(3, 17)]);
+    /// assert_eq!(recorder.last_seq(), 41);
+    /// ```
+    pub fn resume(seq: u64, sent: impl IntoIterator<Item = (u64, u64)>) -> Self {
+        Recorder {
+            seq,
+            sent: sent.into_iter().collect(),
+            logs: BTreeMap::new(),
+        }
+    }
+
+    /// The `seq` of the last line recorded (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.seq
+    }
+
     /// The line for a server's start (`Kind::Init` or `Kind::Restart`) with the effects
     /// `Node::new` wrote.
     pub fn start<M: StateMachine>(
