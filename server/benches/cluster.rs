@@ -159,7 +159,9 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// One load point on a fresh cluster, for a profiler: `REFRAFT_BENCH_POINT=CLIENTS:SECONDS`.
+/// One load point on a fresh cluster, for a profiler: `REFRAFT_BENCH_POINT=CLIENTS:SECONDS`;
+/// with `REFRAFT_BENCH_TRACE=1` the servers run with `--trace` (its cost, README "Check your
+/// own Raft: traces").
 fn single_point(spec: &str) {
     let (clients, secs) = spec.split_once(':').unwrap_or((spec, "5"));
     let (clients, secs): (usize, u64) = (
@@ -168,11 +170,25 @@ fn single_point(spec: &str) {
             .expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
         secs.parse().expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
     );
-    let cluster = Cluster::start(3, "bench-point");
+    let mut cluster = Cluster::new(3, "bench-point", |_, _, direct| direct);
+    cluster.traced = std::env::var_os("REFRAFT_BENCH_TRACE").is_some();
+    for i in 0..3 {
+        cluster.spawn(i);
+    }
     cluster
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader");
     let p = measure(&cluster, clients, Duration::from_secs(secs));
+    if cluster.traced {
+        let bytes: u64 = (0..3)
+            .filter_map(|i| std::fs::metadata(cluster.trace_file(i)).ok())
+            .map(|m| m.len())
+            .sum();
+        println!(
+            "traces: {:.1} MB written by the three servers",
+            bytes as f64 / 1e6
+        );
+    }
     println!(
         "{clients} clients: {:.0} SET/s, p50 {:.3} ms, p99 {:.3} ms, CPU per SET: servers {:.1} us, clients {:.1} us",
         p.rate,
