@@ -274,3 +274,55 @@ fn reads_are_converted_and_a_forwarded_read_is_validated_up_to_its_line() {
         "{stdout}"
     );
 }
+
+#[test]
+fn trace_merge_joins_per_server_files_each_receive_after_its_send() {
+    let dir = scratch("merge");
+    let send = format!(
+        r#"{{"seq":2,"node":1,"kind":"timeout","input":{{"timer":"election"}},"effects":[{{"effect":"send","to":2,"id":{{"sender":1,"seq":1}},"msg":{{"type":"RequestVote","term":1,"last_log_index":0,"last_log_term":0,"pre_vote":true}}}}],{STATE}}}"#
+    );
+    let receive = |seq: u64| {
+        format!(
+            r#"{{"seq":2,"node":2,"kind":"receive","input":{{"from":1,"id":{{"sender":1,"seq":{seq}}},"msg":{{"type":"RequestVote","term":1,"last_log_index":0,"last_log_term":0,"pre_vote":true}}}},{STATE}}}"#
+        )
+    };
+    let write = |name: &str, lines: &[String]| {
+        let file = dir.join(name);
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        file.to_str().unwrap().to_string()
+    };
+    let n1 = write("n1.ndjson", &[HEADER.into(), init(1, 1), send]);
+    let n2 = write("n2.ndjson", &[HEADER.into(), init(1, 2), receive(1)]);
+    let all = dir.join("all.ndjson");
+    // The receiving server's file first: its receive still comes after the send.
+    let out = run(&["trace-merge", &n2, &n1, "-o", all.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let merged = std::fs::read_to_string(&all).unwrap();
+    let kinds: Vec<&str> = merged
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split("\"kind\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(kinds, ["init", "init", "timeout", "receive"]);
+    assert!(merged
+        .lines()
+        .nth(4)
+        .unwrap()
+        .starts_with(r#"{"seq":4,"node":2,"#));
+    let n2 = write("n2-bad.ndjson", &[HEADER.into(), init(1, 2), receive(7)]);
+    let out = run(&["trace-merge", &n1, &n2, "-o", all.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("trace 2, seq 2: receives message {sender 1, seq 7}, which no trace sends"),
+        "{}",
+        text(&out.stderr)
+    );
+}

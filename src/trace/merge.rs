@@ -172,3 +172,95 @@ fn sends(step: &Step) -> impl Iterator<Item = MessageId> + '_ {
         _ => None,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{Kind, Msg, StateView, StepInput, TraceRole};
+
+    fn step(node: u64, sends: &[(u64, u64)], receive: Option<(u64, u64)>) -> Step {
+        let msg = Msg::TimeoutNow { term: 1 };
+        let input = receive.map_or_else(StepInput::default, |(sender, seq)| StepInput {
+            from: Some(sender),
+            id: Some(MessageId { sender, seq }),
+            msg: Some(msg.clone()),
+            ..StepInput::default()
+        });
+        Step {
+            seq: 0,
+            node,
+            kind: if receive.is_some() {
+                Kind::Receive
+            } else {
+                Kind::Timeout
+            },
+            input,
+            effects: sends
+                .iter()
+                .map(|&(to, seq)| StepEffect::Send {
+                    to,
+                    id: Some(MessageId { sender: node, seq }),
+                    msg: msg.clone(),
+                })
+                .collect(),
+            state: StateView {
+                term: 1,
+                vote: None,
+                role: TraceRole::Follower,
+                log: vec![],
+                log_from: 1,
+                commit: 0,
+                applied: 0,
+                next: Default::default(),
+                r#match: Default::default(),
+            },
+        }
+    }
+
+    fn trace(steps: Vec<Step>) -> (Header, Vec<Step>) {
+        (Header::new(vec![1, 2]), steps)
+    }
+
+    #[test]
+    fn every_receive_follows_its_send_and_each_file_keeps_its_order() {
+        // Server 2 receives 1's second message first, then 1's first: both after 1 sent them.
+        let one = trace(vec![step(1, &[(2, 1)], None), step(1, &[(2, 2)], None)]);
+        let two = trace(vec![step(2, &[], Some((1, 2))), step(2, &[], Some((1, 1)))]);
+        let (_, all) = merge(vec![two, one]).unwrap();
+        let order: Vec<(u64, u64, Option<u64>)> = all
+            .iter()
+            .map(|s| (s.seq, s.node, s.input.id.map(|id| id.seq)))
+            .collect();
+        assert_eq!(
+            order,
+            [(1, 1, None), (2, 1, None), (3, 2, Some(2)), (4, 2, Some(1))]
+        );
+    }
+
+    #[test]
+    fn traces_no_order_reconciles_are_errors() {
+        let other = (Header::new(vec![1, 2, 3]), vec![]);
+        assert_eq!(
+            merge(vec![trace(vec![]), other]),
+            Err(MergeError::Headers { trace: 1 })
+        );
+        let twice = trace(vec![step(1, &[(2, 1)], None), step(1, &[(2, 1)], None)]);
+        assert!(matches!(
+            merge(vec![twice]),
+            Err(MergeError::DuplicateSend { .. })
+        ));
+        let unknown = trace(vec![step(2, &[], Some((1, 9)))]);
+        assert!(matches!(
+            merge(vec![unknown]),
+            Err(MergeError::UnknownSend { .. })
+        ));
+        // Each server receives, before its own send, the message the other sends later.
+        let one = trace(vec![step(1, &[], Some((2, 1))), step(1, &[(2, 1)], None)]);
+        let two = trace(vec![step(2, &[], Some((1, 1))), step(2, &[(1, 1)], None)]);
+        let err = merge(vec![one, two]).unwrap_err();
+        assert!(matches!(&err, MergeError::Cycle { waiting } if waiting.len() == 2));
+        assert!(err
+            .to_string()
+            .starts_with("no order puts every receive after its send"));
+    }
+}
