@@ -413,6 +413,8 @@ check_trace() {
     scenario reads --lease --out "$WORK/lease.ndjson"
     model_cli trace-tla "$WORK/lease.ndjson" --check-quorum true --reads lease \
         --out "$WORK/lease" >/dev/null && trace_matches reads-lease "$WORK/lease" || failed=1
+    echo "== TLC trace validation: a real cluster (server/tests/trace.rs, a short load)"
+    REFRAFT_TRACE_LOAD_MS=150 check_trace_cluster cluster-short || failed=1
     echo "== TLC trace validation: broken traces must be rejected at their first divergent line"
     # vote-once replayed with its rule broken: line 9 records n1's second vote in term 1.
     model_cli trace-tla --counterexample "$PWD/../tests/counterexamples/vote-once.json" --broken \
@@ -436,12 +438,16 @@ check_trace() {
 # A real cluster's trace: server/tests/trace.rs (three `refraft serve --trace` processes, a
 # SET/GET/DEL load, the leader killed with SIGKILL once and restarted) keeps its merged trace,
 # which TLC must match (the servers' MAX_ENTRIES_PER_APPEND is 1024).
+# REFRAFT_TRACE_LOAD_MS shortens the load (the test's default: 700 ms before the kill and after).
+# `--workspace` reuses the build of `cargo test --workspace --release` (same features).
 check_trace_cluster() {
-    (cd .. && REFRAFT_KEEP_TRACE="$WORK/cluster.ndjson" cargo test --release -q -p refraft-server \
-        --test trace -- --nocapture 2>&1 | grep -E 'merged trace|test result')
-    mkdir -p "$WORK/cluster"
-    model_cli trace-tla "$WORK/cluster.ndjson" --max-entries 1024 --out "$WORK/cluster" &&
-        trace_matches cluster "$WORK/cluster"
+    local name="${1:-cluster}"
+    (cd .. && REFRAFT_KEEP_TRACE="$WORK/$name.ndjson" cargo test --release -q --workspace \
+        --test trace traces_of_a_real_cluster -- --nocapture 2>&1 | grep -E 'merged trace') ||
+        { echo "FAIL: $name: the traced cluster test failed" >&2; return 1; }
+    mkdir -p "$WORK/$name"
+    model_cli trace-tla "$WORK/$name.ndjson" --max-entries 1024 --out "$WORK/$name" >/dev/null &&
+        trace_matches "$name" "$WORK/$name"
 }
 
 case "${1:-holds}" in

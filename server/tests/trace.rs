@@ -3,7 +3,9 @@
 //! files are merged (`refraft::trace::merge`, what `refraft-model trace-merge` runs) and the
 //! merged trace must pass the checker `refraft-model validate` runs (`refraft::trace::Validator`).
 //!
-//! `REFRAFT_KEEP_TRACE=FILE` keeps the merged trace (for `spec/check.sh trace-file`, say).
+//! `REFRAFT_KEEP_TRACE=FILE` keeps the merged trace (for `spec/check.sh trace-file`, say);
+//! `REFRAFT_TRACE_LOAD_MS=N` runs the load N ms before the kill and N ms after the new leader
+//! (default 700; `spec/check.sh trace` takes a short trace for TLC with 150).
 
 mod support;
 
@@ -44,6 +46,10 @@ fn traces_of_a_real_cluster_with_a_leader_killed_merge_and_validate() {
     let leader = cluster
         .wait_for_leader(Duration::from_secs(10))
         .expect("a first leader");
+    let load_ms = std::env::var("REFRAFT_TRACE_LOAD_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(700);
     let history = Arc::new(History::default());
     let load = Load::start(
         &history,
@@ -52,14 +58,14 @@ fn traces_of_a_real_cluster_with_a_leader_killed_merge_and_validate() {
         vec![11, 12],
         Duration::from_secs(6),
     );
-    std::thread::sleep(Duration::from_millis(700));
+    std::thread::sleep(Duration::from_millis(load_ms));
     cluster.kill(leader);
     std::thread::sleep(Duration::from_millis(300));
     cluster.spawn(leader);
     cluster
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader after the kill");
-    std::thread::sleep(Duration::from_millis(700));
+    std::thread::sleep(Duration::from_millis(load_ms));
     load.join();
     cluster
         .wait_converged(Duration::from_secs(20))
