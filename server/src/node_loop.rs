@@ -249,6 +249,7 @@ impl NodeLoop {
     /// Persist effects go to storage and the log store now; timers are armed now; the rest is
     /// held until the turn's fsync.
     fn take_effects(&mut self, now: Instant) -> Result<(), RuntimeError> {
+        let mut hard_state_stored = false;
         for effect in self.out.drain() {
             match effect {
                 Effect::PersistHardState {
@@ -256,10 +257,13 @@ impl NodeLoop {
                     voted_for,
                 } => {
                     if self.trace.is_some() {
-                        // The trace, then the turn's earlier log records, then the hard state:
-                        // the trace file never shows less than the disk holds.
+                        // The trace, then the turn's earlier log records, then the hard state,
+                        // then (below) this step's log records: the trace file never shows
+                        // less than the disk holds, and is ahead of it only while the hard
+                        // state is being stored.
                         flush_trace(&mut self.trace);
                         self.storage.write_pending()?;
+                        hard_state_stored = true;
                     }
                     self.storage.save_hard_state(current_term, voted_for)?
                 }
@@ -289,6 +293,9 @@ impl NodeLoop {
                 // read without a log entry (`Input::Read`) and gets no read replies.
                 Effect::ReadReply { .. } => {}
             }
+        }
+        if hard_state_stored {
+            self.storage.write_pending()?;
         }
         Ok(())
     }
