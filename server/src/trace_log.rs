@@ -280,6 +280,28 @@ mod tests {
     }
 
     #[test]
+    fn a_full_disk_is_a_typed_error_at_flush() {
+        let path = PathBuf::from("/dev/full");
+        let file = OpenOptions::new().write(true).open(&path).unwrap();
+        let mut trace = TraceLog {
+            path,
+            file,
+            buf: Vec::new(),
+            recorder: Recorder::default(),
+            kind: Kind::Init,
+        };
+        assert!(trace.flush().is_ok()); // nothing to write
+        trace.buf.extend_from_slice(b"{}\n");
+        let err = trace.flush().unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("trace file /dev/full: cannot write: "),
+            "{err}"
+        );
+        assert!(trace.buf.is_empty(), "the lines are dropped, not retried");
+    }
+
+    #[test]
     fn a_second_life_cuts_a_torn_line_and_numbers_on() {
         let path = std::env::temp_dir().join(format!("refraft-trace-test-{}", std::process::id()));
         let _ = std::fs::remove_file(&path);
