@@ -36,6 +36,8 @@ pub struct Cluster {
     pub procs: Vec<Option<Child>>,
     /// Servers run with `--trace` (to [`Cluster::trace_file`]).
     pub traced: bool,
+    /// Where the trace files go, if not in the cluster's directory.
+    pub trace_dir: Option<PathBuf>,
 }
 
 impl Cluster {
@@ -79,6 +81,7 @@ impl Cluster {
             peers_args,
             procs: (0..n).map(|_| None).collect(),
             traced: false,
+            trace_dir: None,
         }
     }
 
@@ -92,7 +95,8 @@ impl Cluster {
 
     /// Server `i`'s trace file, when the cluster is `traced`.
     pub fn trace_file(&self, i: usize) -> PathBuf {
-        self.dir.path().join(format!("n{}.trace.ndjson", i + 1))
+        let dir = self.trace_dir.as_deref().unwrap_or(self.dir.path());
+        dir.join(format!("n{}.trace.ndjson", i + 1))
     }
 
     /// Starts server `i` (index from 0; its id is `i + 1`).
