@@ -11,6 +11,10 @@
 //! - `churn`: `sim::churn` on five servers, `--unreliable` on a network that loses,
 //!   duplicates and reorders; `--rounds N` rounds (`--steps N`: as many rounds as it takes to
 //!   write at least N steps).
+//! - `reads`: one-shot reads (`Input::Read`, no log entry, dissertation §6.4) on three
+//!   servers: at the leader between writes, each served after its heartbeat round; one at a
+//!   follower (refused); then at the next leader after a crash. `--lease`: lease reads
+//!   (CheckQuorum on, `trace-tla --check-quorum true --reads lease`).
 //!
 //! ```text
 //! cargo run --release --example scenario_trace -- figure8 --out figure8.ndjson
@@ -22,7 +26,7 @@
 
 use refraft::sim::{churn, NetworkConfig, SimConfig, SimError, Simulation};
 use refraft::trace::{Header, Step};
-use refraft::{KvCommand, NodeId, Timer};
+use refraft::{KvCommand, NodeId, ReadMode, Timer};
 use std::time::Duration;
 
 struct Options {
@@ -31,6 +35,7 @@ struct Options {
     rounds: u64,
     steps: Option<usize>,
     unreliable: bool,
+    lease: bool,
     out: String,
 }
 
@@ -40,6 +45,7 @@ fn main() {
         "figure8" => figure8(options.seed),
         "backup" => backup(options.seed),
         "churn" => churn_trace(&options),
+        "reads" => reads(options.seed, options.lease),
         other => usage(&format!("unknown scenario {other:?}")),
     };
     let (header, steps) = match result {
@@ -71,6 +77,7 @@ fn parse() -> Options {
         rounds: 200,
         steps: None,
         unreliable: false,
+        lease: false,
         out: String::new(),
     };
     while let Some(arg) = args.next() {
@@ -88,6 +95,7 @@ fn parse() -> Options {
             "--rounds" => options.rounds = number("--rounds"),
             "--steps" => options.steps = Some(number("--steps") as usize),
             "--unreliable" => options.unreliable = true,
+            "--lease" => options.lease = true,
             "--out" => options.out = value("--out"),
             other => usage(&format!("unknown argument {other:?}")),
         }
@@ -100,8 +108,8 @@ fn parse() -> Options {
 
 fn usage(message: &str) -> ! {
     eprintln!(
-        "error: {message}\nusage: scenario_trace figure8|backup|churn --out FILE \
-         [--seed N] [--rounds N] [--steps N] [--unreliable]"
+        "error: {message}\nusage: scenario_trace figure8|backup|churn|reads --out FILE \
+         [--seed N] [--rounds N] [--steps N] [--unreliable] [--lease]"
     );
     std::process::exit(2)
 }
@@ -234,6 +242,40 @@ fn backup(seed: u64) -> Result<(Header, Vec<Step>), SimError> {
     // and the leaders' no-ops are applied by every server.
     sim.wait_applied(last, 5, Duration::from_secs(2))?;
     ensure(&sim, last >= 102, "every committed command in the log")?;
+    Ok(sim.take_trace())
+}
+
+/// One-shot reads at a leader between writes, at a follower, and at the next leader.
+fn reads(seed: u64, lease: bool) -> Result<(Header, Vec<Step>), SimError> {
+    let mut config = SimConfig::new(3, seed).traced();
+    if lease {
+        config.check_quorum = true;
+        config.read_mode = ReadMode::Lease;
+    }
+    let mut sim = Simulation::new(config);
+    let ten = Duration::from_secs(10);
+    sim.commit_command(set(1), ten)?;
+    let mut served = 0;
+    for round in 0..2 {
+        let leader = sim.check_one_leader()?;
+        for v in 2..=5 {
+            let read = sim.read(leader, "x")?;
+            sim.start(leader, set(v))?;
+            sim.run_for(Duration::from_millis(120))?;
+            served += usize::from(sim.read_answer(read).is_some_and(|a| a.read_index > 0));
+        }
+        let follower = sim.ids().into_iter().find(|&p| p != leader);
+        let follower = follower.ok_or_else(|| sim.fail("three servers"))?;
+        sim.read(follower, "x")?;
+        sim.run_for(Duration::from_millis(50))?;
+        if round == 0 {
+            sim.crash(leader);
+            sim.run_for(Duration::from_secs(1))?;
+            sim.restart(leader)?;
+            sim.commit_command(set(6), ten)?;
+        }
+    }
+    ensure(&sim, served == 8, "every read at a leader served")?;
     Ok(sim.take_trace())
 }
 

@@ -4,10 +4,21 @@
 (* checks that a trace (spec/TRACE.md) is a behaviour of the spec. Each    *)
 (* line is one step of one server; TraceNext applies the spec's handler    *)
 (* for the line's input (Raft.tla's ElectionResult, HeartbeatResult,       *)
-(* ClientRequestResult, ReceiveResult, QuorumCheck, Restarted) to that     *)
+(* ClientRequestResult, ReceiveResult, QuorumCheck, Restarted; for a read  *)
+(* RaftFeatures.tla's AdvanceReads, as ClientRead does) to that            *)
 (* server's state, then compares the post-state with the line's `state`    *)
 (* (term, vote, role, log terms, commit; nextIndex and matchIndex on a     *)
 (* leader) and the messages the spec sends with the line's sends.          *)
+(*                                                                         *)
+(* Reads (diss. §6.4): a `read` line at a leader adds a read to its queue  *)
+(* (id `rid`, given by the converter) and calls AdvanceReads, which sends  *)
+(* a heartbeat round if one is needed; heartbeat responses, commits and    *)
+(* quorum checks advance it. The reads the spec serves on a line must be   *)
+(* exactly those the line answers with a read index (`rserved`), so a read *)
+(* answered before its quorum round (or its leader's first commit) is     *)
+(* rejected at its line. A read at a follower changes nothing (refused);   *)
+(* a forwarded read (ReadIndex messages) is not modelled and is refused    *)
+(* by the converter.                                                       *)
 (*                                                                         *)
 (* Messages are matched by id: the spec's message for each send the trace  *)
 (* receives later is kept under its id in `pending`, and a receive line    *)
@@ -26,7 +37,7 @@
 (* TraceLines (the lines of one or more traces of one cluster, each line's *)
 (* trace named by TraceFiles[line.run]) and the cluster and feature        *)
 (* constants Traceraft.cfg takes from it (TraceServer, TracePreVote,       *)
-(* TraceCheckQuorum, TraceMaxInFlight, TraceMaxBatch).                     *)
+(* TraceCheckQuorum, TraceMaxInFlight, TraceMaxBatch, TraceReadMode).      *)
 (***************************************************************************)
 EXTENDS Raft, TraceData, TLC
 
@@ -55,6 +66,14 @@ Matches(sm, rec) ==
     /\ sm.mtype = "AppendEntries" => TermsOf(sm.mentries) = rec.entries
 
 
+\* A read the line issues (Raft.tla's ClientRead; `floor` is ghost, for the properties only).
+NewRead(id) == [id |-> id, floor |-> 0, index |-> None, round |-> 0, path |-> "None",
+                served |-> FALSE]
+
+\* The reads the spec's result r serves (Effect::ReadReply): they leave the queue.
+ServedIds(r) == {x.id : x \in {x \in r[1].reads : x.served}}
+Unserved(s) == [s EXCEPT !.reads = {x \in @ : ~x.served}]
+
 \* The spec's <<state, messages sent>> for line ln on server state s, p the pending messages.
 \* An input the spec has no action for in that role (a heartbeat timer at a follower, a client
 \* at a follower, which only redirects) changes nothing, as in the core. So does a client
@@ -73,6 +92,9 @@ Result(ln, s, p) ==
             IF CheckQuorum /\ s.role = Leader THEN QuorumCheck(i, s) ELSE <<s, {}>>
       [] ln.kind = "client" ->
             IF s.role = Leader /\ ln.appends THEN ClientRequestResult(i, s, 0) ELSE <<s, {}>>
+      [] ln.kind = "read" ->
+            IF s.role = Leader THEN AdvanceReads(i, [s EXCEPT !.reads = @ \cup {NewRead(ln.rid)}])
+            ELSE <<s, {}>>
       [] ln.kind = "receive" -> ReceiveResult(i, ln.from, s, p[ln.mid])
 
 Diff(field, specValue, traceValue) ==
@@ -102,6 +124,7 @@ Mismatch(ln, old, r, p) ==
       [] s.commit # st.commit -> Diff("commit", s.commit, st.commit)
       [] s.role = Leader /\ PeerMap(i, s.next) # st.next -> Diff("next", PeerMap(i, s.next), st.next)
       [] s.role = Leader /\ PeerMap(i, s.match) # st.match -> Diff("match", PeerMap(i, s.match), st.match)
+      [] ServedIds(r) # ln.rserved -> Diff("reads served", ServedIds(r), ln.rserved)
       [] \/ Cardinality(r[2]) # Len(sends)
          \/ \E k \in 1..Len(sends) : ~\E sm \in r[2] : Matches(sm, sends[k])
          \/ \E sm \in r[2] : ~\E k \in 1..Len(sends) : Matches(sm, sends[k]) ->
@@ -150,7 +173,7 @@ TraceNext ==
            r == Result(ln, old, p)
            v == Mismatch(ln, old, r, p)
        IN IF v = OK
-          THEN /\ node' = [nodes EXCEPT ![ln.node] = r[1]]
+          THEN /\ node' = [nodes EXCEPT ![ln.node] = Unserved(r[1])]
                /\ pending' = NextPending(ln, r[2], p)
                /\ l' = l + 1
                /\ UNCHANGED verdict

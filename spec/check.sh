@@ -45,13 +45,16 @@
 #   bash spec/check.sh trace           TLC trace validation (Traceraft.tla; spec/README.md,
 #                                      "Trace validation"): every kept counterexample path
 #                                      replayed with its rule kept, and the simulator's
-#                                      Figure 8, backup and unreliable churn traces, are
+#                                      Figure 8, backup, unreliable churn and reads traces, are
 #                                      behaviours of the spec; a trace with a rule broken and
 #                                      a hand-edited trace are rejected at their first
 #                                      divergent line (builds refraft-model and the
 #                                      scenario_trace example with cargo)
 #   bash spec/check.sh trace-file TRACE.ndjson [trace-tla flags]
 #                                      TLC trace validation of one trace
+#   bash spec/check.sh trace-cluster   TLC trace validation of a real cluster's merged trace
+#                                      (server/tests/trace.rs: three `refraft serve --trace`
+#                                      processes, the leader killed once; about 10,000 steps)
 #
 # Exit status: 0 when TLC's verdict is the one expected, non-zero otherwise (including when
 # TLC itself fails: parse error, Java error, ...). TLC's state files go to a temporary dir.
@@ -405,6 +408,16 @@ check_trace() {
     scenario churn --unreliable --seed 2 --rounds 60 --out "$WORK/churn.ndjson"
     model_cli trace-tla "$WORK/churn.ndjson" --out "$WORK/churn" >/dev/null &&
         trace_matches churn-unreliable "$WORK/churn" || failed=1
+    # One-shot reads (ReadIndex, then leases): each served only after its quorum round.
+    mkdir -p "$WORK/reads" "$WORK/lease"
+    scenario reads --out "$WORK/reads.ndjson"
+    model_cli trace-tla "$WORK/reads.ndjson" --out "$WORK/reads" >/dev/null &&
+        trace_matches reads "$WORK/reads" || failed=1
+    scenario reads --lease --out "$WORK/lease.ndjson"
+    model_cli trace-tla "$WORK/lease.ndjson" --check-quorum true --reads lease \
+        --out "$WORK/lease" >/dev/null && trace_matches reads-lease "$WORK/lease" || failed=1
+    echo "== TLC trace validation: a real cluster (server/tests/trace.rs, a short load)"
+    REFRAFT_TRACE_LOAD_MS=150 check_trace_cluster cluster-short || failed=1
     echo "== TLC trace validation: broken traces must be rejected at their first divergent line"
     # vote-once replayed with its rule broken: line 9 records n1's second vote in term 1.
     model_cli trace-tla --counterexample "$PWD/../tests/counterexamples/vote-once.json" --broken \
@@ -417,7 +430,27 @@ check_trace() {
     model_cli trace-tla "$WORK/edited.ndjson" --pre-vote false --max-entries 1 \
         --out "$WORK/edited" >/dev/null
     trace_rejected edited-figure8 "$WORK/edited" 30 || failed=1
+    # read-index-quorum-round replayed with its rule broken: line 27 serves a read before
+    # its heartbeat round is acknowledged.
+    model_cli trace-tla --counterexample "$PWD/../tests/counterexamples/read-index-quorum-round.json" \
+        --broken --out "$WORK/broken-read" >/dev/null
+    trace_rejected broken-read-index-quorum-round "$(echo "$WORK"/broken-read/*/)" 27 || failed=1
     return "$failed"
+}
+
+# A real cluster's trace: server/tests/trace.rs (three `refraft serve --trace` processes, a
+# SET/GET/DEL load, the leader killed with SIGKILL once and restarted) keeps its merged trace,
+# which TLC must match (the servers' MAX_ENTRIES_PER_APPEND is 1024).
+# REFRAFT_TRACE_LOAD_MS shortens the load (the test's default: 700 ms before the kill and after).
+# `--workspace` reuses the build of `cargo test --workspace --release` (same features).
+check_trace_cluster() {
+    local name="${1:-cluster}"
+    (cd .. && REFRAFT_KEEP_TRACE="$WORK/$name.ndjson" cargo test --release -q --workspace \
+        --test trace traces_of_a_real_cluster -- --nocapture 2>&1 | grep -E 'merged trace') ||
+        { echo "FAIL: $name: the traced cluster test failed" >&2; return 1; }
+    mkdir -p "$WORK/$name"
+    model_cli trace-tla "$WORK/$name.ndjson" --max-entries 1024 --out "$WORK/$name" >/dev/null &&
+        trace_matches "$name" "$WORK/$name"
 }
 
 case "${1:-holds}" in
@@ -425,6 +458,7 @@ holds) check_holds "${2:-}" ;;
 crosscheck) check_holds MCRaft-crosscheck.cfg ;;
 trace) check_trace ;;
 trace-file) shift; check_trace_file "$@" ;;
+trace-cluster) check_trace_cluster ;;
 broken) check_broken "${2:-}" "${3:-}" ;;
 reach) check_reach "${2:-}" ;;
 deep) check_deep ;;
@@ -441,7 +475,8 @@ all) check_holds && check_broken && check_reach && check_deep && check_figure8 &
 *)
     echo "usage: bash spec/check.sh [holds [CFG] | broken [RULE] [CFG] | reach [CFG] | deep |" \
         "figure8 | simulate [RULE] [DEPTH] [SEED] | rules | features | features-fast | clients |" \
-        "clients-fast | compare | all | crosscheck | trace | trace-file TRACE.ndjson [FLAGS]]" >&2
+        "clients-fast | compare | all | crosscheck | trace | trace-file TRACE.ndjson [FLAGS] |" \
+        "trace-cluster]" >&2
     exit 2
     ;;
 esac

@@ -10,6 +10,7 @@
 //! refraft-model replay tests/counterexamples/vote-once.json --trace vote-once.ndjson
 //! refraft-model validate vote-once.ndjson  # any implementation's trace (spec/TRACE.md)
 //! refraft-model trace-tla run.ndjson --out tla/  # TraceData.tla for spec/Traceraft.tla
+//! refraft-model trace-merge n1.ndjson n2.ndjson n3.ndjson -o all.ndjson  # `serve --trace` files
 //! ```
 
 mod cli;
@@ -68,6 +69,16 @@ enum Command {
     /// Write a trace (or a counterexample path) as TraceData.tla, for TLC trace validation
     /// with spec/Traceraft.tla.
     TraceTla(cli::trace_tla::TraceTlaArgs),
+    /// Merge the per-server traces of separate processes (`refraft serve --trace`) into one
+    /// cluster trace, each receive after its send.
+    TraceMerge {
+        /// The traces, one per server (each may span several lives of its server).
+        #[arg(required = true, num_args = 1..)]
+        files: Vec<PathBuf>,
+        /// The merged trace.
+        #[arg(short, long, value_name = "ALL.ndjson")]
+        out: PathBuf,
+    },
 }
 
 /// The bounds of the model (see `Settings`).
@@ -362,6 +373,7 @@ fn main() -> ExitCode {
         }
         Command::Validate { file, threads } => cli::validate::run(&file, threads),
         Command::TraceTla(args) => cli::trace_tla::run(&args),
+        Command::TraceMerge { files, out } => cli::trace_merge::run(&files, &out),
     };
     match result {
         Ok(code) => code,

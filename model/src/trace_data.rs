@@ -14,16 +14,16 @@
 //! assert!(module.starts_with("---- MODULE TraceData ----"));
 //! assert!(module.contains("TraceServer == {1}"));
 //! let bad = "{\"format\":\"raft-trace\",\"version\":1,\"nodes\":[1]}\n\
-//!     {\"seq\":1,\"node\":1,\"kind\":\"read\",\"state\":{\"term\":0,\"vote\":null,\"role\":\"follower\",\"log\":[],\"commit\":0,\"applied\":0}}\n";
+//!     {\"seq\":1,\"node\":1,\"kind\":\"transfer\",\"input\":{\"target\":1},\"state\":{\"term\":0,\"vote\":null,\"role\":\"follower\",\"log\":[],\"commit\":0,\"applied\":0}}\n";
 //! let err = trace_data(bad.as_bytes(), &Features::default()).unwrap_err();
-//! assert_eq!(err.to_string(), "line 2: a read step is not modelled by spec/Raft.tla's trace validation");
+//! assert_eq!(err.to_string(), "line 2: a leadership transfer step is not modelled by spec/Raft.tla's trace validation");
 //! ```
 
 use crate::trace_file::ReadError;
 use refraft::trace::{
     Header, Kind, MessageId, Msg, StateView, Step, StepEffect, TraceError, TraceRole,
 };
-use refraft::{Config, NodeId};
+use refraft::{Config, NodeId, ReadMode};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
 use std::io::BufRead;
@@ -33,7 +33,7 @@ pub const MAX_LOG: u64 = 1_000_000;
 
 /// The configuration of the servers that wrote the trace, which the spec's constants must
 /// match (`Config::pre_vote`, `check_quorum`, `max_in_flight_appends`,
-/// `max_entries_per_append`).
+/// `max_entries_per_append`, `read_mode`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Features {
     /// PreVote (dissertation §9.6).
@@ -44,6 +44,8 @@ pub struct Features {
     pub window: usize,
     /// The most entries one AppendEntries carries.
     pub max_batch: usize,
+    /// How a leader serves reads (dissertation §6.4): ReadIndex, or leases (§6.4.1).
+    pub read_mode: ReadMode,
 }
 
 impl Features {
@@ -54,6 +56,7 @@ impl Features {
             check_quorum: config.check_quorum,
             window: config.max_in_flight_appends,
             max_batch: config.max_entries_per_append,
+            read_mode: config.read_mode,
         }
     }
 }
@@ -238,6 +241,11 @@ pub fn module(runs: &[Run<'_>], features: &Features) -> Result<String, TraceData
     );
     let _ = writeln!(out, "TraceMaxInFlight == {}", features.window);
     let _ = writeln!(out, "TraceMaxBatch == {}", features.max_batch);
+    let mode = match features.read_mode {
+        ReadMode::ReadIndex => "ReadIndex",
+        ReadMode::Lease => "Lease",
+    };
+    let _ = writeln!(out, "TraceReadMode == \"{mode}\"");
     let names: Vec<String> = runs.iter().map(|r| format!("{:?}", r.name)).collect();
     let _ = writeln!(out, "TraceFiles == <<{}>>", names.join(", "));
     out.push_str("TraceLines == <<\n");
@@ -251,6 +259,7 @@ pub fn module(runs: &[Run<'_>], features: &Features) -> Result<String, TraceData
             )));
         }
         let last_receive = last_receives(&nodes, run.steps)?;
+        let mut reads = Reads::default();
         for (k, (line, step)) in run.steps.iter().enumerate() {
             if !first {
                 out.push_str(",\n");
@@ -262,7 +271,11 @@ pub fn module(runs: &[Run<'_>], features: &Features) -> Result<String, TraceData
                 run: number + 1,
                 k,
             };
-            line_record(&mut out, at, step, last.unwrap_or(false), &last_receive)?;
+            let context = Context {
+                last: last.unwrap_or(false),
+                last_receive: &last_receive,
+            };
+            line_record(&mut out, at, step, context, &mut reads)?;
         }
     }
     out.push_str("\n>>\n====\n");
@@ -312,6 +325,47 @@ struct Line {
     k: usize,
 }
 
+/// The reads waiting at each server (by server, client and serial), with the ids the spec
+/// gives them: a reply to one of them is a read's answer (Effect::ReadReply), not a write's.
+#[derive(Default)]
+struct Reads {
+    next: u64,
+    waiting: HashMap<(u64, u64, u64), u64>,
+}
+
+impl Reads {
+    /// The id of the read a `read` line issues.
+    fn issue(&mut self, node: u64, request: (u64, u64)) -> u64 {
+        self.next += 1;
+        self.waiting.insert((node, request.0, request.1), self.next);
+        self.next
+    }
+
+    /// The ids of the reads `step` served (answered with a read index).
+    fn served(&mut self, step: &Step) -> Vec<u64> {
+        let mut ids = Vec::new();
+        for e in &step.effects {
+            if let StepEffect::Reply { client, serial, ok } = e {
+                if let Some(id) = self.waiting.remove(&(step.node, *client, *serial)) {
+                    if *ok {
+                        ids.push(id);
+                    }
+                }
+            }
+        }
+        ids
+    }
+}
+
+/// What a line's record needs from the rest of its trace.
+#[derive(Clone, Copy)]
+struct Context<'a> {
+    /// A receive: the last receive of its message.
+    last: bool,
+    /// The index of the last step receiving each message.
+    last_receive: &'a HashMap<MessageId, usize>,
+}
+
 fn tla_bool(b: bool) -> &'static str {
     if b {
         "TRUE"
@@ -333,10 +387,11 @@ fn line_record(
     out: &mut String,
     at: Line,
     step: &Step,
-    last: bool,
-    last_receive: &HashMap<MessageId, usize>,
+    context: Context<'_>,
+    reads: &mut Reads,
 ) -> Result<(), TraceDataError> {
     let Line { line, run, k } = at;
+    let Context { last, last_receive } = context;
     let not_modelled = |what: String| TraceDataError::NotModelled { line, what };
     let kind = match step.kind {
         Kind::Init => "init",
@@ -344,14 +399,14 @@ fn line_record(
         Kind::Timeout => "timeout",
         Kind::Receive => "receive",
         Kind::Client => "client",
-        Kind::Read => return Err(not_modelled("a read step".into())),
+        Kind::Read => "read",
         Kind::Transfer => return Err(not_modelled("a leadership transfer step".into())),
     };
     let timer = step.input.timer.as_deref().unwrap_or("");
     if step.kind == Kind::Timeout && !matches!(timer, "election" | "heartbeat" | "quorum_check") {
         return Err(not_modelled(format!("the timer {timer:?}")));
     }
-    if step.kind == Kind::Client && step.input.requests.len() != 1 {
+    if matches!(step.kind, Kind::Client | Kind::Read) && step.input.requests.len() != 1 {
         return Err(not_modelled(format!(
             "a step with {} client requests (the spec takes one per step)",
             step.input.requests.len()
@@ -387,6 +442,12 @@ fn line_record(
     if step.kind == Kind::Timeout {
         let _ = write!(input, "timer |-> \"{timer}\", ");
     }
+    if step.kind == Kind::Read {
+        let id = reads.issue(step.node, step.input.requests[0]);
+        let _ = write!(input, "rid |-> {id}, ");
+    }
+    let served: Vec<String> = reads.served(step).iter().map(u64::to_string).collect();
+    let _ = write!(input, "rserved |-> {{{}}}, ", served.join(", "));
     if step.kind == Kind::Client {
         // A client request the server's client sessions answer (a duplicate, or older than
         // the client's last) appends nothing (dissertation §6.3; sessions are not in the spec).

@@ -150,12 +150,12 @@ fn bad_traces_are_errors_with_their_line() {
             "line 2: server 9 is not in the header",
         ),
         (
-            "read",
+            "transfer",
             vec![
                 HEADER.into(),
-                format!(r#"{{"seq":1,"node":1,"kind":"read",{STATE}}}"#),
+                format!(r#"{{"seq":1,"node":1,"kind":"transfer","input":{{"target":1}},{STATE}}}"#),
             ],
-            "line 2: a read step is not modelled by spec/Raft.tla's trace validation",
+            "line 2: a leadership transfer step is not modelled by spec/Raft.tla's trace validation",
         ),
         (
             "no-id",
@@ -236,9 +236,30 @@ fn a_counterexample_is_replayed_with_its_rule_kept_as_far_as_the_correct_core_go
 }
 
 #[test]
-fn a_path_with_a_read_is_validated_up_to_its_first_read() {
+fn reads_are_converted_and_a_forwarded_read_is_validated_up_to_its_line() {
+    // A read at the leader (dissertation §6.4) becomes a `read` line with the id of its read;
+    // the line that answers it lists that id as served.
     let dir = scratch("read");
     let path = root().join("tests/counterexamples/read-after-own-term-commit.json");
+    let out = run(&[
+        "trace-tla",
+        "--counterexample",
+        path.to_str().unwrap(),
+        "--out",
+        dir.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let group = dir.join("servers3-prevote0-checkquorum0-window2-batch64");
+    let module = std::fs::read_to_string(group.join("TraceData.tla")).unwrap();
+    assert!(
+        module.contains("kind |-> \"read\", rid |-> 1, "),
+        "{module}"
+    );
+    assert!(module.contains("TraceReadMode == \"ReadIndex\""));
+    // A follower forwarding a read (ReadIndex messages) is not modelled: the path is
+    // validated up to the line before it.
+    let dir = scratch("forwarded-read");
+    let path = root().join("tests/counterexamples/forwarded-read-after-apply.json");
     let out = run(&[
         "trace-tla",
         "--counterexample",
@@ -249,11 +270,59 @@ fn a_path_with_a_read_is_validated_up_to_its_first_read() {
     let stdout = text(&out.stdout);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
-        stdout.contains("validated up to line 28: line 29: a read step is not modelled"),
+        stdout.contains("validated up to line 21: line 22: the message ReadIndex is not modelled"),
         "{stdout}"
     );
-    let group = dir.join("servers3-prevote0-checkquorum0-window2-batch64");
-    let module = std::fs::read_to_string(group.join("TraceData.tla")).unwrap();
-    assert_eq!(module.matches("[line |-> ").count(), 27);
-    assert!(!module.contains("kind |-> \"read\""));
+}
+
+#[test]
+fn trace_merge_joins_per_server_files_each_receive_after_its_send() {
+    let dir = scratch("merge");
+    let send = format!(
+        r#"{{"seq":2,"node":1,"kind":"timeout","input":{{"timer":"election"}},"effects":[{{"effect":"send","to":2,"id":{{"sender":1,"seq":1}},"msg":{{"type":"RequestVote","term":1,"last_log_index":0,"last_log_term":0,"pre_vote":true}}}}],{STATE}}}"#
+    );
+    let receive = |seq: u64| {
+        format!(
+            r#"{{"seq":2,"node":2,"kind":"receive","input":{{"from":1,"id":{{"sender":1,"seq":{seq}}},"msg":{{"type":"RequestVote","term":1,"last_log_index":0,"last_log_term":0,"pre_vote":true}}}},{STATE}}}"#
+        )
+    };
+    let write = |name: &str, lines: &[String]| {
+        let file = dir.join(name);
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        file.to_str().unwrap().to_string()
+    };
+    let n1 = write("n1.ndjson", &[HEADER.into(), init(1, 1), send]);
+    let n2 = write("n2.ndjson", &[HEADER.into(), init(1, 2), receive(1)]);
+    let all = dir.join("all.ndjson");
+    // The receiving server's file first: its receive still comes after the send.
+    let out = run(&["trace-merge", &n2, &n1, "-o", all.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let merged = std::fs::read_to_string(&all).unwrap();
+    let kinds: Vec<&str> = merged
+        .lines()
+        .skip(1)
+        .map(|l| {
+            l.split("\"kind\":\"")
+                .nth(1)
+                .unwrap()
+                .split('"')
+                .next()
+                .unwrap()
+        })
+        .collect();
+    assert_eq!(kinds, ["init", "init", "timeout", "receive"]);
+    assert!(merged
+        .lines()
+        .nth(4)
+        .unwrap()
+        .starts_with(r#"{"seq":4,"node":2,"#));
+    let n2 = write("n2-bad.ndjson", &[HEADER.into(), init(1, 2), receive(7)]);
+    let out = run(&["trace-merge", &n1, &n2, "-o", all.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr)
+            .contains("trace 2, seq 2: receives message {sender 1, seq 7}, which no trace sends"),
+        "{}",
+        text(&out.stderr)
+    );
 }

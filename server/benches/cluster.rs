@@ -159,7 +159,10 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// One load point on a fresh cluster, for a profiler: `REFRAFT_BENCH_POINT=CLIENTS:SECONDS`.
+/// One load point on a fresh cluster, for a profiler: `REFRAFT_BENCH_POINT=CLIENTS:SECONDS`;
+/// with `REFRAFT_BENCH_TRACE=1` the servers run with `--trace` (its cost, README "Check your
+/// own Raft: traces"), with `REFRAFT_BENCH_TRACE=DIR` writing the traces into DIR (another
+/// file system than the WAL's, say).
 fn single_point(spec: &str) {
     let (clients, secs) = spec.split_once(':').unwrap_or((spec, "5"));
     let (clients, secs): (usize, u64) = (
@@ -168,11 +171,30 @@ fn single_point(spec: &str) {
             .expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
         secs.parse().expect("REFRAFT_BENCH_POINT=CLIENTS:SECONDS"),
     );
-    let cluster = Cluster::start(3, "bench-point");
+    let mut cluster = Cluster::new(3, "bench-point", |_, _, direct| direct);
+    let trace = std::env::var("REFRAFT_BENCH_TRACE").ok();
+    cluster.traced = trace.is_some();
+    cluster.trace_dir = trace.filter(|t| t != "1").map(std::path::PathBuf::from);
+    for i in 0..3 {
+        cluster.spawn(i);
+    }
     cluster
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader");
     let p = measure(&cluster, clients, Duration::from_secs(secs));
+    if cluster.traced {
+        let bytes: u64 = (0..3)
+            .filter_map(|i| std::fs::metadata(cluster.trace_file(i)).ok())
+            .map(|m| m.len())
+            .sum();
+        println!(
+            "traces: {:.1} MB written by the three servers",
+            bytes as f64 / 1e6
+        );
+        for i in 0..3 {
+            let _ = std::fs::remove_file(cluster.trace_file(i));
+        }
+    }
     println!(
         "{clients} clients: {:.0} SET/s, p50 {:.3} ms, p99 {:.3} ms, CPU per SET: servers {:.1} us, clients {:.1} us",
         p.rate,

@@ -39,7 +39,7 @@ pub struct ServeArgs {
     #[arg(
         long,
         conflicts_with_all = ["id", "peers", "data", "client", "election_ms", "heartbeat_ms",
-            "request_timeout_ms", "reconnect_ms"]
+            "request_timeout_ms", "reconnect_ms", "trace"]
     )]
     pub config: Option<PathBuf>,
     /// This server's id.
@@ -67,6 +67,11 @@ pub struct ServeArgs {
     /// at MIN after a connection is lost and doubles after each failed attempt, up to MAX.
     #[arg(long, default_value = "10-500", value_parser = parse_range)]
     pub reconnect_ms: (u64, u64),
+    /// Write this server's protocol steps to this file, in the trace format of spec/TRACE.md
+    /// (appended to on a restart; merge the servers' files with `refraft-model trace-merge`).
+    /// Off by default.
+    #[arg(long, value_name = "FILE")]
+    pub trace: Option<PathBuf>,
     /// Exit when standard input reaches its end: a parent that holds the other end of a pipe
     /// (`refraft cluster`, the tests) then never leaves a server behind, even when it is killed.
     #[arg(long)]
@@ -155,6 +160,7 @@ impl ServeArgs {
                 Duration::from_millis(self.reconnect_ms.0),
                 Duration::from_millis(self.reconnect_ms.1),
             ),
+            trace: self.trace.clone(),
         })
     }
 }

@@ -9,6 +9,7 @@
 //! heartbeat_ms = 50
 //! request_timeout_ms = 2000
 //! reconnect_ms = "10-500"
+//! trace = "n1.trace.ndjson"   # `--trace`: this server's steps (spec/TRACE.md); off if absent
 //!
 //! [peers]
 //! 1 = "127.0.0.1:7001"
@@ -81,7 +82,7 @@ impl std::fmt::Display for ConfigFileError {
 
 impl std::error::Error for ConfigFileError {}
 
-const KEYS: [&str; 8] = [
+const KEYS: [&str; 9] = [
     "id",
     "peers",
     "data",
@@ -90,6 +91,7 @@ const KEYS: [&str; 8] = [
     "heartbeat_ms",
     "request_timeout_ms",
     "reconnect_ms",
+    "trace",
 ];
 
 /// Reads the server configuration in the TOML file at `path`.
@@ -175,6 +177,10 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigErrorKind> {
         heartbeat: ms(millis("heartbeat_ms", 50)?),
         request_timeout: ms(millis("request_timeout_ms", 2000)?),
         reconnect_backoff: (ms(reconnect.0), ms(reconnect.1)),
+        trace: match doc.get("trace") {
+            None => None,
+            Some(item) => Some(PathBuf::from(string("trace", item)?)),
+        },
     })
 }
 
@@ -206,6 +212,9 @@ reconnect_ms = "5-50"
             Duration::from_millis(150)..Duration::from_millis(300)
         );
         assert_eq!(c.request_timeout, Duration::from_millis(2000));
+        assert_eq!(c.trace, None);
+        let traced = parse(&format!("trace = \"t.ndjson\"\n{GOOD}")).unwrap();
+        assert_eq!(traced.trace, Some(PathBuf::from("t.ndjson")));
         assert_eq!(
             c.reconnect_backoff,
             (Duration::from_millis(5), Duration::from_millis(50))
@@ -215,8 +224,12 @@ reconnect_ms = "5-50"
     #[test]
     fn every_kind_of_bad_file_is_a_typed_error() {
         type Check = fn(&ConfigErrorKind) -> bool;
-        let cases: [(&str, Check); 7] = [
+        let cases: [(&str, Check); 8] = [
             ("id = ", |k| matches!(k, ConfigErrorKind::Syntax(_))),
+            (
+                &format!("trace = 3\n{GOOD}"),
+                |k| matches!(k, ConfigErrorKind::BadValue { key, .. } if key == "trace"),
+            ),
             (&GOOD.replace("id = 2\n", ""), |k| {
                 matches!(k, ConfigErrorKind::Missing("id"))
             }),

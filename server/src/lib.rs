@@ -9,6 +9,8 @@
 //! - [`transport`]: length-prefixed postcard frames between servers;
 //! - [`client_protocol`], [`client_port`], [`client`]: the line protocol, its server side and
 //!   a redirect-following, retrying client;
+//! - [`trace_log`]: `serve --trace FILE`, this server's steps in the trace format of
+//!   `spec/TRACE.md`;
 //! - [`server`]: starting it all; [`applier`], [`timers`]: the helpers threads.
 
 #![warn(missing_docs)]
@@ -25,6 +27,7 @@ pub mod server;
 pub mod storage;
 pub mod storage_error;
 pub mod timers;
+pub mod trace_log;
 pub mod transport;
 pub mod wal;
 

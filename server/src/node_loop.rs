@@ -14,6 +14,7 @@
 use crate::storage::Storage;
 use crate::storage_error::StorageError;
 use crate::timers::Timers;
+use crate::trace_log::TraceLog;
 use crate::transport::outbound::{Outgoing, PeerLink};
 use refraft::log_store::{LogStoreError, LogWriter};
 use refraft::{
@@ -41,6 +42,8 @@ pub enum Event {
         from: NodeId,
         /// The message.
         message: Message<KvCommand>,
+        /// Its number among the sender's sends, if the sender traces (`Frame::Traced`).
+        id: Option<u64>,
     },
     /// A client request, with where to send the answer.
     Client {
@@ -115,7 +118,8 @@ impl From<LogStoreError> for RuntimeError {
 /// that the entries the core copied into an AppendEntries are dropped at once: the peer's
 /// thread reads them from the log store when it sends.
 enum Held {
-    Send(NodeId, Outgoing),
+    /// A send, with its number among this server's sends when it traces.
+    Send(NodeId, Outgoing, Option<u64>),
     Reply(ClientId, u64, ClientResponse<KvOutput>),
 }
 
@@ -130,10 +134,15 @@ pub struct NodeLoop {
     out: NodeEffects<KvStore>,
     held: Vec<Held>,
     status: Arc<Mutex<Status>>,
+    /// `serve --trace`: this server's steps, and the numbers of the sends of the step being
+    /// taken (in order). `None` when off: nothing is recorded or copied.
+    trace: Option<TraceLog>,
+    send_ids: std::collections::VecDeque<u64>,
 }
 
 impl NodeLoop {
     /// Wraps a started node. `out` holds the effects of `Node::new` (the first election timer).
+    /// With `trace`, the start and every step are recorded there.
     pub fn new(
         node: Node<KvStore>,
         out: NodeEffects<KvStore>,
@@ -141,12 +150,13 @@ impl NodeLoop {
         log: LogWriter<KvCommand>,
         peers: BTreeMap<NodeId, PeerLink>,
         status: Arc<Mutex<Status>>,
+        trace: Option<TraceLog>,
     ) -> Self {
         let seed = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(1, |d| d.as_nanos() as u64)
             ^ node.id().0.wrapping_mul(0x9e37_79b9_7f4a_7c15);
-        let this = NodeLoop {
+        let mut this = NodeLoop {
             node,
             storage,
             log,
@@ -156,7 +166,14 @@ impl NodeLoop {
             out,
             held: Vec::new(),
             status,
+            trace,
+            send_ids: Default::default(),
         };
+        if let Some(trace) = &mut this.trace {
+            let mut ids = Vec::new();
+            trace.start(this.out.as_slice(), &this.node, &mut ids);
+            this.send_ids.extend(ids);
+        }
         this.publish();
         this
     }
@@ -182,11 +199,13 @@ impl NodeLoop {
             }
             let was_leader = self.node.is_leader();
             for timer in self.timers.take_due(Instant::now()) {
-                self.step(Input::Timeout(timer))?;
+                self.step(Input::Timeout(timer), None)?;
             }
             for event in turn {
                 match event {
-                    Event::Peer { from, message } => self.step(Input::Message { from, message })?,
+                    Event::Peer { from, message, id } => {
+                        self.step(Input::Message { from, message }, id)?
+                    }
                     Event::Client { request, answer } => self.client(request, answer)?,
                 }
             }
@@ -207,14 +226,21 @@ impl NodeLoop {
             .entry((request.client, request.serial))
             .or_default()
             .push(answer);
-        self.step(Input::ClientRequest(request))
+        self.step(Input::ClientRequest(request), None)
     }
 
-    /// Steps the node once and takes its effects.
-    fn step(&mut self, input: Input<KvCommand>) -> Result<(), RuntimeError> {
+    /// Steps the node once and takes its effects. `id` numbers a received message among its
+    /// sender's sends (for the trace).
+    fn step(&mut self, input: Input<KvCommand>, id: Option<u64>) -> Result<(), RuntimeError> {
         let before = (self.node.role().clone(), self.node.current_term());
+        let traced = self.trace.as_ref().map(|_| input.clone());
         if let Err(e) = self.node.step(input, &mut self.out) {
             tracing::debug!(error = %e, "input not acted on");
+        }
+        if let (Some(trace), Some(input)) = (&mut self.trace, traced) {
+            let mut ids = Vec::new();
+            trace.step(&input, id, self.out.as_slice(), &self.node, &mut ids);
+            self.send_ids.extend(ids);
         }
         self.log_role_change(before);
         self.take_effects(Instant::now())
@@ -223,12 +249,24 @@ impl NodeLoop {
     /// Persist effects go to storage and the log store now; timers are armed now; the rest is
     /// held until the turn's fsync.
     fn take_effects(&mut self, now: Instant) -> Result<(), RuntimeError> {
+        let mut hard_state_stored = false;
         for effect in self.out.drain() {
             match effect {
                 Effect::PersistHardState {
                     current_term,
                     voted_for,
-                } => self.storage.save_hard_state(current_term, voted_for)?,
+                } => {
+                    if self.trace.is_some() {
+                        // The trace, then the turn's earlier log records, then the hard state,
+                        // then (below) this step's log records: the trace file never shows
+                        // less than the disk holds, and is ahead of it only while the hard
+                        // state is being stored.
+                        flush_trace(&mut self.trace);
+                        self.storage.write_pending()?;
+                        hard_state_stored = true;
+                    }
+                    self.storage.save_hard_state(current_term, voted_for)?
+                }
                 Effect::PersistEntries {
                     first_index,
                     entries,
@@ -238,9 +276,11 @@ impl NodeLoop {
                 }
                 Effect::SetTimer { timer, after } => self.timers.set(timer, after, now),
                 Effect::CancelTimer { timer } => self.timers.cancel(timer),
-                Effect::Send { to, message } => self
-                    .held
-                    .push(Held::Send(to, Outgoing::from_message(message))),
+                Effect::Send { to, message } => {
+                    let seq = self.send_ids.pop_front();
+                    self.held
+                        .push(Held::Send(to, Outgoing::from_message(message), seq));
+                }
                 Effect::Reply {
                     client,
                     serial,
@@ -253,6 +293,9 @@ impl NodeLoop {
                 // read without a log entry (`Input::Read`) and gets no read replies.
                 Effect::ReadReply { .. } => {}
             }
+        }
+        if hard_state_stored {
+            self.storage.write_pending()?;
         }
         Ok(())
     }
@@ -274,17 +317,23 @@ impl NodeLoop {
         // leader retries; the network may lose any message).
         let mut last_append: BTreeMap<NodeId, usize> = BTreeMap::new();
         for (i, held) in self.held.iter().enumerate() {
-            if let Held::Send(to, Outgoing::Append { .. }) = held {
+            if let Held::Send(to, Outgoing::Append { .. }, _) = held {
                 last_append.insert(*to, i);
             }
+        }
+        if self.trace.is_some() {
+            // The turn's lines go out just before its log records (see `trace_log`), and
+            // before any of its messages.
+            flush_trace(&mut self.trace);
+            self.storage.write_pending()?;
         }
         let mut after_sync = Vec::with_capacity(self.held.len());
         for (i, held) in std::mem::take(&mut self.held).into_iter().enumerate() {
             match held {
-                Held::Send(to, Outgoing::Append { .. }) if last_append.get(&to) != Some(&i) => {}
-                Held::Send(to, item) if item.is_append_entries() => {
+                Held::Send(to, Outgoing::Append { .. }, _) if last_append.get(&to) != Some(&i) => {}
+                Held::Send(to, item, seq) if item.is_append_entries() => {
                     if let Some(peer) = self.peers.get(&to) {
-                        peer.send(item);
+                        peer.send(item, seq);
                     }
                 }
                 other => after_sync.push(other),
@@ -302,9 +351,9 @@ impl NodeLoop {
         }
         for held in after_sync {
             match held {
-                Held::Send(to, item) => {
+                Held::Send(to, item, seq) => {
                     if let Some(peer) = self.peers.get(&to) {
-                        peer.send(item);
+                        peer.send(item, seq);
                     }
                 }
                 Held::Reply(client, serial, response) => {
@@ -366,6 +415,15 @@ impl NodeLoop {
         if new != old && new.is_some() && new != Some(self.node.id()) {
             tracing::info!(term = new_term, leader = %new.map_or(0, |n| n.0), "following a new leader");
         }
+    }
+}
+
+/// Writes out the trace's buffered lines; a failure (a full disk) stops tracing with a log
+/// line, and the server goes on.
+fn flush_trace(trace: &mut Option<TraceLog>) {
+    if let Some(Err(e)) = trace.as_mut().map(TraceLog::flush) {
+        tracing::error!(error = %e, "trace stopped");
+        *trace = None;
     }
 }
 

@@ -6,6 +6,7 @@ use crate::client_port::ClientPort;
 use crate::node_loop::{Event, NodeLoop, RuntimeError, Status, EVENT_QUEUE};
 use crate::storage::Storage;
 use crate::storage_error::StorageError;
+use crate::trace_log::{TraceLog, TraceLogError};
 use crate::transport::backoff::Backoff;
 use crate::transport::{inbound, outbound};
 use refraft::log_store::LogWriter;
@@ -41,6 +42,8 @@ pub struct ServerConfig {
     pub request_timeout: Duration,
     /// The first and the largest wait between attempts to connect to a peer.
     pub reconnect_backoff: (Duration, Duration),
+    /// Where to write this server's trace (spec/TRACE.md); `None`: no trace.
+    pub trace: Option<PathBuf>,
 }
 
 /// Why a server stopped or did not start.
@@ -61,6 +64,8 @@ pub enum ServeError {
     Storage(StorageError),
     /// The state read back is inconsistent.
     Start(StartError),
+    /// The trace file cannot be used.
+    Trace(TraceLogError),
     /// The node thread stopped.
     Runtime(RuntimeError),
 }
@@ -74,6 +79,7 @@ impl std::fmt::Display for ServeError {
             }
             ServeError::Storage(e) => write!(f, "{e}"),
             ServeError::Start(e) => write!(f, "{e}"),
+            ServeError::Trace(e) => write!(f, "{e}"),
             ServeError::Runtime(e) => write!(f, "{e}"),
         }
     }
@@ -121,6 +127,11 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
     let bind = |what, addr| {
         TcpListener::bind(addr).map_err(|source| ServeError::Bind { what, addr, source })
     };
+    let members: Vec<NodeId> = config.peers.keys().copied().collect();
+    let trace = match &config.trace {
+        Some(path) => Some(TraceLog::open(path, config.id, &members).map_err(ServeError::Trace)?),
+        None => None,
+    };
     let peer_listener = bind("peers", own)?;
     let client_listener = bind("clients", config.client_addr)?;
 
@@ -166,7 +177,7 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
     }
     .spawn(client_listener);
     tracing::info!(id = config.id.0, peers = %own, clients = %config.client_addr, "serving");
-    NodeLoop::new(node, out, storage, log, peers, status)
+    NodeLoop::new(node, out, storage, log, peers, status, trace)
         .run(event_rx)
         .map_err(ServeError::Runtime)
 }

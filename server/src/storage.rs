@@ -76,6 +76,11 @@ impl<C: Clone + Serialize + DeserializeOwned + Send + Sync> Storage<C> {
         self.wal.append(first_index, entries)
     }
 
+    /// Writes the buffered log changes to the file, without the fsync of [`sync`](Self::sync).
+    pub fn write_pending(&mut self) -> Result<(), StorageError> {
+        self.wal.write_pending()
+    }
+
     /// Makes the buffered log changes durable with one fsync.
     pub fn sync(&mut self) -> Result<(), StorageError> {
         self.wal.sync()

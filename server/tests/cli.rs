@@ -116,6 +116,47 @@ fn a_busy_address_and_an_unwritable_data_directory_are_errors_not_panics() {
 }
 
 #[test]
+fn an_unusable_trace_file_is_an_error_at_start_not_a_panic() {
+    let scratch = TempDir::new("cli-trace");
+    let data = scratch.path().join("d");
+    let cases = [
+        (
+            "/sys/kernel/refraft.trace",
+            "cannot open: Permission denied",
+        ),
+        ("/dev/full", "not a regular file"),
+    ];
+    for (trace, needle) in cases {
+        let mut args = serve_args(data.to_str().unwrap(), &free_addr().to_string());
+        args.extend(["--trace".to_string(), trace.to_string()]);
+        let out = run_serve(&args);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(
+            err.contains(&format!("trace file {trace}: {needle}")),
+            "{err}"
+        );
+        assert!(!err.contains("panicked"), "{err}");
+    }
+    // A trace file of another cluster is refused, naming its header line.
+    let other = scratch.path().join("other.ndjson");
+    std::fs::write(
+        &other,
+        "{\"format\":\"raft-trace\",\"version\":1,\"nodes\":[1,2]}\n",
+    )
+    .unwrap();
+    let mut args = serve_args(data.to_str().unwrap(), &free_addr().to_string());
+    args.extend(["--trace".to_string(), other.display().to_string()]);
+    let out = run_serve(&args);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("line 1: traces servers [1, 2], this cluster is [1]"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_corrupt_middle_record_stops_the_server_naming_file_and_offset() {
     let scratch = TempDir::new("cli-corrupt");
     let data = scratch.path().join("d");

@@ -43,6 +43,28 @@ pub struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder that goes on numbering after an earlier trace: lines after `seq`, and each
+    /// server's sends after its count in `sent` (`(server, sends so far)`). A server restarted
+    /// in a new process appends to its own trace file this way, keeping message ids unique.
+    ///
+    /// ```
+    /// use refraft::trace::Recorder;
+    /// let recorder = Recorder::resume(41, [(3, 17)]);
+    /// assert_eq!(recorder.last_seq(), 41);
+    /// ```
+    pub fn resume(seq: u64, sent: impl IntoIterator<Item = (u64, u64)>) -> Self {
+        Recorder {
+            seq,
+            sent: sent.into_iter().collect(),
+            logs: BTreeMap::new(),
+        }
+    }
+
+    /// The `seq` of the last line recorded (0 before the first).
+    pub fn last_seq(&self) -> u64 {
+        self.seq
+    }
+
     /// The line for a server's start (`Kind::Init` or `Kind::Restart`) with the effects
     /// `Node::new` wrote.
     pub fn start<M: StateMachine>(
@@ -80,7 +102,9 @@ impl Recorder {
             .iter()
             .filter_map(|effect| self.effect_of(node, effect))
             .collect();
-        let mut state = state_of(node);
+        // The log is added by `shorten`, from the first index that changed only: computing
+        // the whole log's runs at every step would cost the log's length per step.
+        let mut state = view_of(node, Vec::new());
         let full = matches!(kind, Kind::Init | Kind::Restart);
         self.shorten(me, &mut state, &effects, node, full);
         Step {
@@ -93,7 +117,7 @@ impl Recorder {
         }
     }
 
-    /// Replaces the whole log in `state` by the part that changed since the server's last
+    /// Sets the log in `state` to the part that changed since the server's last
     /// line: from the first index a persist effect wrote, or where the log grew or shrank.
     fn shorten<M: StateMachine>(
         &mut self,
@@ -122,10 +146,8 @@ impl Recorder {
         old.truncate(from - 1);
         let tail = runs_of(log.entries_from(from, usize::MAX).iter().map(|e| e.term));
         old.extend(&tail);
-        if from > 1 {
-            state.log = tail;
-            state.log_from = from;
-        }
+        state.log = tail;
+        state.log_from = from;
     }
 
     fn effect_of<M: StateMachine>(
@@ -306,6 +328,11 @@ pub fn msg_of<C>(message: &Message<C>) -> Msg {
 
 /// Figure 2's state of `node`, in trace form.
 pub fn state_of<M: StateMachine>(node: &Node<M>) -> StateView {
+    view_of(node, runs_of(node.log().entries().iter().map(|e| e.term)))
+}
+
+/// The state of `node` with `log` as its log runs.
+fn view_of<M: StateMachine>(node: &Node<M>, log: Vec<(u64, u64)>) -> StateView {
     let (role, next, matched) = match node.role() {
         Role::Follower { .. } => (TraceRole::Follower, BTreeMap::new(), BTreeMap::new()),
         Role::PreCandidate { .. } => (TraceRole::PreCandidate, BTreeMap::new(), BTreeMap::new()),
@@ -320,7 +347,7 @@ pub fn state_of<M: StateMachine>(node: &Node<M>) -> StateView {
         term: node.current_term(),
         vote: node.voted_for().map(|v| v.0),
         role,
-        log: runs_of(node.log().entries().iter().map(|e| e.term)),
+        log,
         log_from: 1,
         commit: node.commit_index(),
         applied: node.last_applied(),

@@ -8,5 +8,6 @@ pub mod out;
 pub mod progress;
 pub mod replay;
 pub mod suite;
+pub mod trace_merge;
 pub mod trace_tla;
 pub mod validate;

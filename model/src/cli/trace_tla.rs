@@ -5,6 +5,7 @@
 use crate::say;
 use clap::Args;
 use refraft::trace::{Header, Step};
+use refraft::ReadMode;
 use refraft_model::trace::trace_of;
 use refraft_model::trace_data::{self, Features, Run};
 use refraft_model::{Counterexample, RaftModel, State};
@@ -47,6 +48,18 @@ pub struct TraceTlaArgs {
     /// The traced servers' Config::max_entries_per_append (default: the core's).
     #[arg(long, value_name = "N")]
     max_entries: Option<usize>,
+    /// The traced servers' Config::read_mode: read-index or lease (default: the core's,
+    /// read-index).
+    #[arg(long, value_name = "MODE", value_parser = parse_read_mode)]
+    reads: Option<ReadMode>,
+}
+
+fn parse_read_mode(s: &str) -> Result<ReadMode, String> {
+    match s {
+        "read-index" => Ok(ReadMode::ReadIndex),
+        "lease" => Ok(ReadMode::Lease),
+        _ => Err(format!("{s:?} is not read-index or lease")),
+    }
 }
 
 /// Runs `trace-tla`.
@@ -83,6 +96,7 @@ fn flags(args: &TraceTlaArgs, base: Features) -> Features {
         check_quorum: args.check_quorum.unwrap_or(base.check_quorum),
         window: args.window.unwrap_or(base.window),
         max_batch: args.max_entries.unwrap_or(base.max_batch),
+        read_mode: args.reads.unwrap_or(base.read_mode),
     }
 }
 
@@ -97,26 +111,31 @@ struct Replayed {
 /// Each path replayed (rule kept unless --broken) as far as each step is enabled; its trace
 /// goes to OUT/NAME.ndjson. The traces of one cluster and features share one TLC run:
 /// OUT/GROUP/TraceData.tla. A path with a step the spec's trace validation does not model
-/// (a read, a transfer) is validated up to the line before it, as reported.
+/// (a forwarded read, a transfer) is validated up to the line before it, as reported.
 fn counterexamples(args: &TraceTlaArgs) -> Result<ExitCode, String> {
     let mut groups: BTreeMap<String, Vec<Replayed>> = BTreeMap::new();
     for path in &args.counterexample {
         let r = replayed(args, path)?;
         let f = &r.features;
         let group = format!(
-            "servers{}-prevote{}-checkquorum{}-window{}-batch{}",
+            "servers{}-prevote{}-checkquorum{}-window{}-batch{}{}",
             r.header.nodes.len(),
             u8::from(f.pre_vote),
             u8::from(f.check_quorum),
             f.window,
-            f.max_batch
+            f.max_batch,
+            if f.read_mode == ReadMode::Lease {
+                "-lease"
+            } else {
+                ""
+            }
         );
         groups.entry(group).or_default().push(r);
     }
     for (group, members) in &mut groups {
         let mut kept: Vec<&Replayed> = Vec::new();
         for r in members.iter_mut() {
-            // A step the spec does not model (a read, a transfer): the trace is validated up
+            // A step the spec does not model (a forwarded read, a transfer): the trace is validated up
             // to the line before it.
             loop {
                 let run = Run {

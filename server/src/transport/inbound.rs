@@ -85,7 +85,20 @@ fn receive(
         }
         match Frame::decode(&buf) {
             Ok(Frame::Raft(message)) => {
-                if events.send(Event::Peer { from, message }).is_err() {
+                if events
+                    .send(Event::Peer {
+                        from,
+                        message,
+                        id: None,
+                    })
+                    .is_err()
+                {
+                    return;
+                }
+            }
+            Ok(Frame::Traced { seq, message }) => {
+                let id = Some(seq);
+                if events.send(Event::Peer { from, message, id }).is_err() {
                     return;
                 }
             }

@@ -122,14 +122,15 @@ impl Outgoing {
 /// The node thread's handle on one peer link.
 #[derive(Debug)]
 pub struct PeerLink {
-    queue: SyncSender<Outgoing>,
+    queue: SyncSender<(Outgoing, Option<u64>)>,
     dropped: Arc<AtomicU64>,
 }
 
 impl PeerLink {
-    /// Queues a message without blocking; drops it when the queue is full.
-    pub fn send(&self, item: Outgoing) {
-        match self.queue.try_send(item) {
+    /// Queues a message without blocking; drops it when the queue is full. `seq`, when the
+    /// server traces, is the message's number among its sends (sent in a `Frame::Traced`).
+    pub fn send(&self, item: Outgoing, seq: Option<u64>) {
+        match self.queue.try_send((item, seq)) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
@@ -199,13 +200,13 @@ impl Sender {
     }
 
     /// Sends until the node thread drops its handle.
-    fn run(mut self, rx: Receiver<Outgoing>) {
-        while let Ok(item) = rx.recv() {
-            self.send(item);
+    fn run(mut self, rx: Receiver<(Outgoing, Option<u64>)>) {
+        while let Ok((item, seq)) = rx.recv() {
+            self.send(item, seq);
             // Send what else is queued before flushing: one write for a burst.
             loop {
                 match rx.try_recv() {
-                    Ok(item) => self.send(item),
+                    Ok((item, seq)) => self.send(item, seq),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => return,
                 }
@@ -214,7 +215,7 @@ impl Sender {
         }
     }
 
-    fn send(&mut self, item: Outgoing) {
+    fn send(&mut self, item: Outgoing, seq: Option<u64>) {
         let Some(message) = item.resolve(&self.log) else {
             tracing::debug!(peer = %self.to, "entries gone from the log, message dropped");
             return;
@@ -222,7 +223,11 @@ impl Sender {
         let Some(conn) = self.connection() else {
             return;
         };
-        if let Err(e) = write_frame(conn, &Frame::Raft(message).encode()) {
+        let frame = match seq {
+            None => Frame::Raft(message),
+            Some(seq) => Frame::Traced { seq, message },
+        };
+        if let Err(e) = write_frame(conn, &frame.encode()) {
             tracing::debug!(peer = %self.to, error = %e, "send failed; reconnecting");
             self.conn = None;
         }

@@ -16,6 +16,15 @@ pub enum Frame {
     },
     /// A Raft message from the sender named in the `Hello`.
     Raft(Message<KvCommand>),
+    /// A Raft message with its number among the sender's sends, for traces (`serve --trace`):
+    /// the receiver's trace names the message `{sender, seq}` (spec/TRACE.md), so that the
+    /// traces of separate processes can be merged. Sent only by a server that traces.
+    Traced {
+        /// The sender's message counter (from 1, across the sender's restarts).
+        seq: u64,
+        /// The message.
+        message: Message<KvCommand>,
+    },
 }
 
 impl Frame {

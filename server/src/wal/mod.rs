@@ -69,6 +69,8 @@ pub struct Wal<C> {
     tail_seq: u64,
     segment_bytes: u64,
     pending: Vec<u8>,
+    /// Records written to the file since the last fsync.
+    unsynced: bool,
     _entries: PhantomData<fn(C)>,
 }
 
@@ -134,6 +136,7 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
             tail_seq,
             segment_bytes,
             pending: Vec::new(),
+            unsynced: false,
             _entries: PhantomData,
         };
         Ok((wal, Recovered { entries, summary }))
@@ -146,6 +149,19 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
         record::encode(first_index, entries, &mut self.pending)
     }
 
+    /// Writes the buffered records to the file without an fsync: they then survive the process
+    /// being killed (not a power loss); [`sync`](Self::sync) makes them durable. The runtime
+    /// uses it to keep a trace file (written just before) in step with the log on disk.
+    pub fn write_pending(&mut self) -> Result<(), StorageError> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let result = self.tail.write(&self.pending);
+        self.pending.clear();
+        self.unsynced = true;
+        result
+    }
+
     /// Whether appends wait for a sync.
     pub fn has_pending(&self) -> bool {
         !self.pending.is_empty()
@@ -154,15 +170,12 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
     /// Writes every buffered record and makes it durable with one fsync (group commit); starts
     /// a new segment afterwards if the current one is full.
     pub fn sync(&mut self) -> Result<(), StorageError> {
-        if self.pending.is_empty() {
+        self.write_pending()?;
+        if !self.unsynced {
             return Ok(());
         }
-        let result = self
-            .tail
-            .write(&self.pending)
-            .and_then(|()| self.tail.sync());
-        self.pending.clear();
-        result?;
+        self.unsynced = false;
+        self.tail.sync()?;
         if self.tail.len() >= self.segment_bytes {
             self.tail_seq += 1;
             let path = self.dir.join(segment::segment_name(self.tail_seq));

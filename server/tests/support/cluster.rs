@@ -34,6 +34,10 @@ pub struct Cluster {
     /// Per server, the `--peers` argument (which may route links through a proxy).
     pub peers_args: Vec<String>,
     pub procs: Vec<Option<Child>>,
+    /// Servers run with `--trace` (to [`Cluster::trace_file`]).
+    pub traced: bool,
+    /// Where the trace files go, if not in the cluster's directory.
+    pub trace_dir: Option<PathBuf>,
 }
 
 impl Cluster {
@@ -76,6 +80,8 @@ impl Cluster {
             client_addrs,
             peers_args,
             procs: (0..n).map(|_| None).collect(),
+            traced: false,
+            trace_dir: None,
         }
     }
 
@@ -87,6 +93,12 @@ impl Cluster {
         self.dir.path().join(format!("n{}.log", i + 1))
     }
 
+    /// Server `i`'s trace file, when the cluster is `traced`.
+    pub fn trace_file(&self, i: usize) -> PathBuf {
+        let dir = self.trace_dir.as_deref().unwrap_or(self.dir.path());
+        dir.join(format!("n{}.trace.ndjson", i + 1))
+    }
+
     /// Starts server `i` (index from 0; its id is `i + 1`).
     pub fn spawn(&mut self, i: usize) {
         assert!(self.procs[i].is_none(), "server {i} already runs");
@@ -95,14 +107,13 @@ impl Cluster {
             .append(true)
             .open(self.log_file(i))
             .expect("open a log file");
-        let child = Command::new(&self.exe)
-            .args([
-                "serve",
-                "--id",
-                &(i + 1).to_string(),
-                "--peers",
-                &self.peers_args[i],
-            ])
+        let mut command = Command::new(&self.exe);
+        command.arg("serve");
+        if self.traced {
+            command.arg("--trace").arg(self.trace_file(i));
+        }
+        let child = command
+            .args(["--id", &(i + 1).to_string(), "--peers", &self.peers_args[i]])
             .arg("--data")
             .arg(self.data_dir(i))
             .args(["--client", &self.client_addrs[i].to_string()])
