@@ -18,6 +18,8 @@
 //! assert!(parse_step(br#"{"node":2,"seq":1}"#).is_err());
 //! ```
 
+mod canonical;
+
 use super::format::{Kind, MessageId, Msg, StateView, Step, StepEffect, StepInput, TraceRole};
 use std::collections::BTreeMap;
 
@@ -41,6 +43,9 @@ type R<T> = Result<T, NotCanonical>;
 
 /// Reads one step line (trailing whitespace allowed), or declines it.
 pub fn parse_step(line: &[u8]) -> Result<Step, NotCanonical> {
+    if let Ok(step) = canonical::step(line) {
+        return Ok(step);
+    }
     let mut c = Cursor { b: line, i: 0 };
     let step = c.step()?;
     c.ws();
@@ -574,6 +579,7 @@ impl<'a> Cursor<'a> {
             }
             b"reply" => {
                 let (mut client, mut serial, mut ok) = (None, None, None);
+                let (mut read_index, mut lease) = (None, false);
                 self.rest(|c, key| {
                     let at = c.i;
                     match key {
@@ -589,6 +595,14 @@ impl<'a> Cursor<'a> {
                             once(&mut seen, 2, at)?;
                             ok = Some(c.bool()?);
                         }
+                        b"read_index" => {
+                            once(&mut seen, 3, at)?;
+                            read_index = c.opt_u64()?;
+                        }
+                        b"lease" => {
+                            once(&mut seen, 4, at)?;
+                            lease = c.bool()?;
+                        }
                         _ => return c.fail(),
                     }
                     Ok(())
@@ -597,6 +611,8 @@ impl<'a> Cursor<'a> {
                     client: need(client, at)?,
                     serial: need(serial, at)?,
                     ok: need(ok, at)?,
+                    read_index,
+                    lease,
                 }
             }
             _ => return self.fail(),
