@@ -75,11 +75,40 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// A number right here (no whitespace before it): up to 19 digits in one tight loop, longer
+    /// ones by the general reader (which checks for overflow).
+    #[inline]
+    fn digits(&mut self) -> R<u64> {
+        let start = self.i;
+        let mut v: u64 = 0;
+        let mut i = start;
+        while let Some(&c) = self.b.get(i) {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                break;
+            }
+            v = v.wrapping_mul(10).wrapping_add(u64::from(d));
+            i += 1;
+        }
+        let n = i - start;
+        if n >= 19 {
+            return self.u64();
+        }
+        if n == 0
+            || n > 1 && self.b[start] == b'0'
+            || matches!(self.b.get(i), Some(b'.' | b'e' | b'E'))
+        {
+            return self.fail();
+        }
+        self.i = i;
+        Ok(v)
+    }
+
     fn null_or_u64(&mut self) -> R<Option<u64>> {
         if self.opt_lit(b"null") {
             Ok(None)
         } else {
-            self.u64().map(Some)
+            self.digits().map(Some)
         }
     }
 
@@ -110,13 +139,13 @@ impl<'a> Cursor<'a> {
             if !self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
                 return self.fail();
             }
-            let id = self.u64()?;
+            let id = self.digits()?;
             if last.is_some_and(|last| last >= id) {
                 return self.fail();
             }
             last = Some(id);
             self.lit(b"\":")?;
-            map.insert(id, self.u64()?);
+            map.insert(id, self.digits()?);
             if !self.opt_lit(b",") {
                 self.lit(b"}")?;
                 return Ok(map);
@@ -126,9 +155,9 @@ impl<'a> Cursor<'a> {
 
     fn exact_id(&mut self) -> R<MessageId> {
         self.lit(b"{\"sender\":")?;
-        let sender = self.u64()?;
+        let sender = self.digits()?;
         self.lit(b",\"seq\":")?;
-        let seq = self.u64()?;
+        let seq = self.digits()?;
         self.lit(b"}")?;
         Ok(MessageId { sender, seq })
     }
@@ -137,7 +166,7 @@ impl<'a> Cursor<'a> {
         let mut input = StepInput::default();
         let mut first = true;
         if self.opt_key(&mut first, b"\"from\":") {
-            input.from = Some(self.u64()?);
+            input.from = Some(self.digits()?);
         }
         if self.opt_key(&mut first, b"\"id\":") {
             input.id = Some(self.exact_id()?);
@@ -152,7 +181,7 @@ impl<'a> Cursor<'a> {
             input.requests = self.pairs()?;
         }
         if self.opt_key(&mut first, b"\"target\":") {
-            input.target = Some(self.u64()?);
+            input.target = Some(self.digits()?);
         }
         self.lit(b"}")?;
         Ok(input)
@@ -162,7 +191,7 @@ impl<'a> Cursor<'a> {
     #[inline]
     fn num<const N: usize>(&mut self, k: &[u8; N]) -> R<u64> {
         self.lit(k)?;
-        self.u64()
+        self.digits()
     }
 
     fn exact_msg(&mut self) -> R<Msg> {
@@ -209,11 +238,11 @@ impl<'a> Cursor<'a> {
                 self.lit(b",\"success\":")?;
                 let success = self.bool()?;
                 let match_index = match self.opt_lit(b",\"match_index\":") {
-                    true => Some(self.u64()?),
+                    true => Some(self.digits()?),
                     false => None,
                 };
                 let reject_index = match self.opt_lit(b",\"reject_index\":") {
-                    true => Some(self.u64()?),
+                    true => Some(self.digits()?),
                     false => None,
                 };
                 Msg::AppendEntriesResponse {
@@ -317,7 +346,7 @@ impl<'a> Cursor<'a> {
                     serial,
                     ok: self.bool()?,
                     read_index: match self.opt_lit(b",\"read_index\":") {
-                        true => Some(self.u64()?),
+                        true => Some(self.digits()?),
                         false => None,
                     },
                     lease: self.opt_lit(b",\"lease\":true"),
@@ -331,7 +360,7 @@ impl<'a> Cursor<'a> {
 
     /// The state after `{"term":`.
     fn exact_state(&mut self) -> R<StateView> {
-        let term = self.u64()?;
+        let term = self.digits()?;
         self.lit(b",\"vote\":")?;
         let vote = self.null_or_u64()?;
         self.lit(b",\"role\":")?;
@@ -339,7 +368,7 @@ impl<'a> Cursor<'a> {
         self.lit(b",\"log\":")?;
         let log = self.pairs()?;
         let log_from = match self.opt_lit(b",\"log_from\":") {
-            true => self.u64()?,
+            true => self.digits()?,
             false => 1,
         };
         let commit = self.num(b",\"commit\":")?;
