@@ -98,11 +98,15 @@ fn effect() -> impl Strategy<Value = StepEffect> {
                 digest,
             }
         }),
-        (small(), small(), any::<bool>()).prop_map(|(client, serial, ok)| StepEffect::Reply {
-            client,
-            serial,
-            ok
-        }),
+        (small(), small(), any::<bool>(), opt(), any::<bool>()).prop_map(
+            |(client, serial, ok, read_index, lease)| StepEffect::Reply {
+                client,
+                serial,
+                ok,
+                read_index,
+                lease,
+            }
+        ),
     ]
 }
 

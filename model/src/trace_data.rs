@@ -345,7 +345,10 @@ impl Reads {
     fn served(&mut self, step: &Step) -> Vec<u64> {
         let mut ids = Vec::new();
         for e in &step.effects {
-            if let StepEffect::Reply { client, serial, ok } = e {
+            if let StepEffect::Reply {
+                client, serial, ok, ..
+            } = e
+            {
                 if let Some(id) = self.waiting.remove(&(step.node, *client, *serial)) {
                     if *ok {
                         ids.push(id);

@@ -239,45 +239,33 @@ fn split(chunk: &[u8], start: usize, parts: usize) -> Vec<(usize, usize)> {
 }
 
 /// The next chunk of whole lines (all of the input's end at end of input), and whether the
-/// input ended. `carry` holds the partial last line between calls.
+/// input ended. `carry` holds the partial last line between calls. The buffer is filled
+/// without zeroing it first (`read_to_end` of a bounded reader).
 fn next_chunk(
     reader: &mut impl Read,
     carry: &mut Vec<u8>,
     size: usize,
 ) -> Result<(Vec<u8>, bool), ReadError> {
     let mut buf = std::mem::take(carry);
-    let mut filled = buf.len();
-    buf.resize(filled.max(size / 2).max(1) * 2, 0);
     loop {
-        if filled == buf.len() {
-            // One line longer than the buffer: grow it.
-            buf.resize(buf.len() * 2, 0);
-        }
-        let read = read_some(reader, &mut buf[filled..])?;
-        filled += read;
-        if read == 0 {
-            buf.truncate(filled);
+        // One line longer than a chunk: read on until it ends.
+        let want = size.saturating_sub(buf.len()).max(size / 2).max(1);
+        buf.reserve(want);
+        let read = reader
+            .by_ref()
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(ReadError::Io)?;
+        if read < want {
             if buf.last().is_some_and(|&b| b != b'\n') {
                 buf.push(b'\n');
             }
             return Ok((buf, true));
         }
-        if filled == buf.len() || filled >= size {
-            if let Some(last) = memchr::memrchr(b'\n', &buf[..filled]) {
-                carry.extend_from_slice(&buf[last + 1..filled]);
-                buf.truncate(last + 1);
-                return Ok((buf, false));
-            }
-        }
-    }
-}
-
-fn read_some(reader: &mut impl Read, buf: &mut [u8]) -> Result<usize, ReadError> {
-    loop {
-        match reader.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(ReadError::Io(e)),
+        if let Some(last) = memchr::memrchr(b'\n', &buf) {
+            carry.extend_from_slice(&buf[last + 1..]);
+            buf.truncate(last + 1);
+            return Ok((buf, false));
         }
     }
 }

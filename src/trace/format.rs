@@ -240,7 +240,8 @@ pub enum StepEffect {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         digest: Option<String>,
     },
-    /// A client was answered (`ok` true for a result, false for a redirect or refusal).
+    /// A client was answered (`ok` true for a result, false for a redirect or refusal); a read's
+    /// answer carries its read index.
     Reply {
         /// The client.
         client: u64,
@@ -248,6 +249,14 @@ pub enum StepEffect {
         serial: u64,
         /// Whether the command was executed.
         ok: bool,
+        /// For a read answered without a log entry (dissertation §6.4): the read index it was
+        /// served at (format 1.1; absent on writes, refusals and older traces).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        read_index: Option<u64>,
+        /// For such a read: confirmed by the leader's lease (§6.4.1) rather than by a heartbeat
+        /// round (format 1.1; default false).
+        #[serde(default, skip_serializing_if = "is_false")]
+        lease: bool,
     },
 }
 

@@ -11,6 +11,7 @@ use crate::effect::{Effect, Timer};
 use crate::log::{Entry, Payload};
 use crate::message::{AppendResult, Message};
 use crate::node::{Input, Node, Role};
+use crate::read::ReadPath;
 use crate::state_machine::StateMachine;
 use std::collections::BTreeMap;
 use std::hash::{Hash, Hasher};
@@ -196,17 +197,25 @@ impl Recorder {
                 client: client.0,
                 serial: *serial,
                 ok: matches!(response, ClientResponse::Applied(_)),
+                read_index: None,
+                lease: false,
             },
             Effect::ReadReply {
                 client,
                 serial,
                 read_index,
-                ..
-            } => StepEffect::Reply {
-                client: client.0,
-                serial: *serial,
-                ok: *read_index > 0,
-            },
+                path,
+                response,
+            } => {
+                let served = matches!(response, ClientResponse::Applied(_));
+                StepEffect::Reply {
+                    client: client.0,
+                    serial: *serial,
+                    ok: served,
+                    read_index: served.then_some(*read_index),
+                    lease: served && *path == ReadPath::Lease,
+                }
+            }
             Effect::SetTimer { .. } | Effect::CancelTimer { .. } => return None,
         })
     }

@@ -18,6 +18,7 @@
 //! ```
 
 mod cluster;
+mod reads;
 pub(crate) mod runs;
 mod server;
 
@@ -62,6 +63,13 @@ pub enum TraceRule {
     LeaderCompleteness,
     /// No two servers commit or apply different entries at one index.
     StateMachineSafety,
+    /// A leader serves a read only after it has committed an entry of its own term.
+    ReadAfterOwnTermCommit,
+    /// A read is served only after a majority acknowledged a heartbeat round sent after it
+    /// arrived, unless a lease confirmed it.
+    ReadIndexQuorumRound,
+    /// A read is answered only once `last_applied` has reached its read index.
+    ReadAfterApply,
 }
 
 impl TraceRule {
@@ -83,6 +91,9 @@ impl TraceRule {
         TraceRule::LogMatching,
         TraceRule::LeaderCompleteness,
         TraceRule::StateMachineSafety,
+        TraceRule::ReadAfterOwnTermCommit,
+        TraceRule::ReadIndexQuorumRound,
+        TraceRule::ReadAfterApply,
     ];
 
     /// The rule's name, as reports print it.
@@ -104,6 +115,9 @@ impl TraceRule {
             TraceRule::LogMatching => "log-matching",
             TraceRule::LeaderCompleteness => "leader-completeness",
             TraceRule::StateMachineSafety => "state-machine-safety",
+            TraceRule::ReadAfterOwnTermCommit => "read-after-own-term-commit",
+            TraceRule::ReadIndexQuorumRound => "read-index-quorum-round",
+            TraceRule::ReadAfterApply => "read-after-apply",
         }
     }
 
@@ -128,6 +142,15 @@ impl TraceRule {
             TraceRule::LogMatching => "§5.3, Figure 3 Log Matching",
             TraceRule::LeaderCompleteness => "§5.4, Figure 3 Leader Completeness",
             TraceRule::StateMachineSafety => "§5.4.3, Figure 3 State Machine Safety",
+            TraceRule::ReadAfterOwnTermCommit => {
+                "dissertation §6.4 step 1 (a read index only once an entry of the leader's term is committed)"
+            }
+            TraceRule::ReadIndexQuorumRound => {
+                "dissertation §6.4 step 3 (a heartbeat round acknowledged by a majority), §6.4.1 (leases)"
+            }
+            TraceRule::ReadAfterApply => {
+                "dissertation §6.4 step 4 (answered once lastApplied reaches the read index)"
+            }
         }
     }
 }

@@ -2,6 +2,7 @@
 //! and applies.
 
 use super::cluster::Cluster;
+use super::reads::ReadTrack;
 use super::runs::Runs;
 use super::{Findings, TraceRule};
 use crate::trace::format::{Kind, Msg, StateView, Step, StepEffect, TraceRole};
@@ -34,6 +35,8 @@ pub(crate) struct ServerTrack {
     /// As leader: the highest `match_index` each peer acknowledged in the current term.
     acks: BTreeMap<u64, u64>,
     acks_term: u64,
+    /// Its reads (dissertation §6.4).
+    reads: ReadTrack,
 }
 
 /// What the checks need of a server's previous state.
@@ -90,6 +93,7 @@ impl ServerTrack {
         self.note_ack(step);
         self.effects(step, f);
         self.check_state(step, fresh, cluster, f);
+        self.reads.check(step, &self.log, cluster.majority(), f);
         self.last = Some(Last {
             term: step.state.term,
             commit: step.state.commit,
