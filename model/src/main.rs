@@ -19,7 +19,7 @@ use refraft::Rule;
 use refraft_model::chooser::DeliveryFirst;
 use refraft_model::counterexample::first_discovery;
 use refraft_model::seeded::Prefix;
-use refraft_model::settings::Reads;
+use refraft_model::settings::{Backoff, Reads};
 use refraft_model::swarm::Swarm;
 use refraft_model::{report, Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, UniformChooser};
@@ -147,6 +147,10 @@ struct Bounds {
     /// once to hand leadership to one of its followers.
     #[arg(long, default_value_t = 0)]
     transfers: usize,
+    /// How far a rejected AppendEntries backs the leader up: conflict-term (§5.3's hint) or
+    /// commit (to the follower's commit index + 1).
+    #[arg(long, default_value_t = Backoff::ConflictTerm)]
+    backoff: Backoff,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -192,6 +196,7 @@ impl Bounds {
             max_rounds: self.max_rounds,
             forward_reads: self.forward_reads,
             transfers: self.transfers,
+            backoff: self.backoff,
         };
         if self.stable && self.network == Some(NetworkKind::Duplicating) {
             return Err("--stable needs a network that removes delivered messages: use --network reordering or ordered (with duplication no run ever ends)".into());
@@ -425,6 +430,9 @@ fn features(s: &Settings) -> String {
         if s.transfers > 0 {
             f.push_str(&format!(" transfers={}", s.transfers));
         }
+    }
+    if s.backoff != Backoff::ConflictTerm {
+        f.push_str(&format!(" backoff={}", s.backoff));
     }
     f
 }

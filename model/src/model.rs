@@ -60,6 +60,7 @@ impl RaftModel {
             },
             forward_reads: settings.forward_reads,
             transfers: settings.transfers > 0,
+            reject_hint: settings.backoff.reject_hint(),
             stutter: StutterSteps::default(),
         });
         let client = RaftActor::Client(ClientSetup {
