@@ -31,6 +31,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("apply-once", None),        // linearizability of the clients' history
     ("apply-only-committed", Some("apply-only-committed")),
     ("check-quorum", None), // a stale lease read (reads are not in trace format v1's checks)
+    ("commit-min-last-new", Some("follower-commit-bound")), // --backoff commit
     ("current-term-commit", Some("commit-current-term")),
     (
         "current-term-commit-exhaustive",
