@@ -61,6 +61,12 @@ pub struct Config {
     /// leader backs `next_index` up (§5.3). The default is the end of §5.3's conflict-term hint.
     #[serde(default)]
     pub reject_hint: RejectHint,
+    /// A granted vote carries the request's term instead of the voter's (etcd-io/raft answers
+    /// a granted MsgVote with the request's term, as this core answers pre-votes). With
+    /// Figure 2's RequestVote rule 1 the two are the same term: a grant happens only once the
+    /// voter is in the candidate's term. Off by default.
+    #[serde(default)]
+    pub vote_grant_echoes_term: bool,
     #[cfg(feature = "rule-switches")]
     #[serde(default)]
     broken_rule: Option<Rule>,
@@ -194,6 +200,7 @@ impl Config {
             clock_drift_percent: default_drift(),
             forward_reads: false,
             reject_hint: RejectHint::ConflictTerm,
+            vote_grant_echoes_term: false,
             #[cfg(feature = "rule-switches")]
             broken_rule: None,
         })

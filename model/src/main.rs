@@ -151,6 +151,9 @@ struct Bounds {
     /// commit (to the follower's commit index + 1).
     #[arg(long, default_value_t = Backoff::ConflictTerm)]
     backoff: Backoff,
+    /// A granted vote carries the request's term, not the voter's (etcd-io/raft's choice).
+    #[arg(long)]
+    echo_vote_term: bool,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -197,6 +200,7 @@ impl Bounds {
             forward_reads: self.forward_reads,
             transfers: self.transfers,
             backoff: self.backoff,
+            echo_vote_term: self.echo_vote_term,
         };
         if self.stable && self.network == Some(NetworkKind::Duplicating) {
             return Err("--stable needs a network that removes delivered messages: use --network reordering or ordered (with duplication no run ever ends)".into());
@@ -433,6 +437,9 @@ fn features(s: &Settings) -> String {
     }
     if s.backoff != Backoff::ConflictTerm {
         f.push_str(&format!(" backoff={}", s.backoff));
+    }
+    if s.echo_vote_term {
+        f.push_str(" echo-vote-term");
     }
     f
 }

@@ -102,6 +102,8 @@ pub struct ServerSetup {
     pub transfers: bool,
     /// `Config::reject_hint` (`--backoff`).
     pub reject_hint: refraft::RejectHint,
+    /// `Config::vote_grant_echoes_term` (`--echo-vote-term`).
+    pub echo_vote_term: bool,
     /// Which steps that leave the server exactly as it was are left as no step at all (the
     /// actor state stays borrowed), instead of a copied state that the model then finds
     /// unchanged. Set by `RaftModel::with_stutter_pruning`.
@@ -134,6 +136,7 @@ impl ServerSetup {
         config.read_mode = self.read_mode;
         config.forward_reads = self.forward_reads;
         config.reject_hint = self.reject_hint;
+        config.vote_grant_echoes_term = self.echo_vote_term;
         config.with_broken_rule(self.broken_rule)
     }
 

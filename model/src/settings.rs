@@ -144,6 +144,10 @@ pub struct Settings {
     /// the follower's conflict-term hint (the default) or to its commit index + 1.
     #[serde(default)]
     pub backoff: Backoff,
+    /// A granted vote carries the request's term, not the voter's
+    /// (`Config::vote_grant_echoes_term`, etcd-io/raft's choice).
+    #[serde(default)]
+    pub echo_vote_term: bool,
 }
 
 fn default_rounds() -> u64 {
@@ -281,6 +285,7 @@ impl Default for Settings {
             forward_reads: false,
             transfers: 0,
             backoff: Backoff::ConflictTerm,
+            echo_vote_term: false,
         }
     }
 }

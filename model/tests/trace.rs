@@ -56,6 +56,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("truncate-only-on-conflict", Some("leader-completeness")),
     ("up-to-date-term-first", Some("leader-completeness")),
     ("vote-once", Some("one-vote-per-term")),
+    ("vote-stale-term", Some("persist-before-reveal")), // --echo-vote-term: a grant of term 1 with term 3 on disk
 ];
 
 #[test]
