@@ -57,6 +57,16 @@ pub struct Config {
     /// by default, when a follower refuses a read with a `NotLeader` hint.
     #[serde(default)]
     pub forward_reads: bool,
+    /// What a follower's rejection of an AppendEntries tells the leader, and so how far the
+    /// leader backs `next_index` up (§5.3). The default is the end of §5.3's conflict-term hint.
+    #[serde(default)]
+    pub reject_hint: RejectHint,
+    /// A granted vote carries the request's term instead of the voter's (etcd-io/raft answers
+    /// a granted MsgVote with the request's term, as this core answers pre-votes). With
+    /// Figure 2's RequestVote rule 1 the two are the same term: a grant happens only once the
+    /// voter is in the candidate's term. Off by default.
+    #[serde(default)]
+    pub vote_grant_echoes_term: bool,
     #[cfg(feature = "rule-switches")]
     #[serde(default)]
     broken_rule: Option<Rule>,
@@ -84,6 +94,35 @@ pub enum ReadMode {
     /// CheckQuorum and stickiness on), answer without the heartbeat round. Relies on bounded
     /// clock drift and timely timers; without a lease a read falls back to ReadIndex.
     Lease,
+}
+
+/// What a follower's rejected AppendEntries hints, and so where the leader sends from next
+/// (§5.3: "the leader decrements nextIndex and retries"; how far is the implementation's choice).
+///
+/// ```
+/// use refraft::{Config, NodeId, RejectHint};
+/// let mut config = Config::new(NodeId(1), vec![NodeId(1), NodeId(2), NodeId(3)]).unwrap();
+/// assert_eq!(config.reject_hint, RejectHint::ConflictTerm); // the default
+/// config.reject_hint = RejectHint::CommitIndex;
+/// assert!(config.validate().is_ok());
+/// ```
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+pub enum RejectHint {
+    /// The end of §5.3: the term of the follower's conflicting entry and the first index it
+    /// stores for that term (or its last index + 1 when its log is too short), so the leader
+    /// skips a whole conflicting term per round trip.
+    #[default]
+    ConflictTerm,
+    /// The follower's commit index + 1. Its log matches every later leader's through its
+    /// commit index (Log Matching, Leader Completeness), so the leader's next request there
+    /// always fits: one round trip back, then forward, at the price of re-sending the
+    /// entries between that index and the conflict. A request sent from there may end before
+    /// the follower's stale entries do, which is what Figure 2's
+    /// `commitIndex = min(leaderCommit, index of last new entry)` guards
+    /// ([`Rule::CommitMinLastNew`]).
+    CommitIndex,
 }
 
 /// Why a configuration is refused.
@@ -160,6 +199,8 @@ impl Config {
             read_mode: ReadMode::ReadIndex,
             clock_drift_percent: default_drift(),
             forward_reads: false,
+            reject_hint: RejectHint::ConflictTerm,
+            vote_grant_echoes_term: false,
             #[cfg(feature = "rule-switches")]
             broken_rule: None,
         })

@@ -66,7 +66,7 @@ impl<M: StateMachine> Node<M> {
         let current_term = self.durable.current_term;
         // Figure 2, RequestVote 1: reply false if term < currentTerm.
         if request.term < current_term && self.config.keeps(Rule::VoteStaleTerm) {
-            self.send_vote(from, false, out);
+            self.send_vote(from, false, current_term, out);
             return Err(StepError::StaleTerm {
                 message_term: request.term,
                 current_term,
@@ -97,17 +97,21 @@ impl<M: StateMachine> Node<M> {
             // can grant (a candidate or leader voted for itself), so the timer is armed.
             self.reset_election_timer(out);
         }
-        self.send_vote(from, grant, out);
+        // The answer carries the voter's term, or with `vote_grant_echoes_term` a grant carries
+        // the request's: the same term while RequestVote rule 1 holds (Figure 2).
+        let term = if grant && self.config.vote_grant_echoes_term {
+            request.term
+        } else {
+            self.durable.current_term
+        };
+        self.send_vote(from, grant, term, out);
         Ok(())
     }
 
-    fn send_vote(&self, to: NodeId, vote_granted: bool, out: &mut NodeEffects<M>) {
+    fn send_vote(&self, to: NodeId, vote_granted: bool, term: Term, out: &mut NodeEffects<M>) {
         out.push(Effect::Send {
             to,
-            message: Message::RequestVoteResponse(RequestVoteResponse {
-                term: self.durable.current_term,
-                vote_granted,
-            }),
+            message: Message::RequestVoteResponse(RequestVoteResponse { term, vote_granted }),
         });
     }
 

@@ -61,7 +61,7 @@ pub mod trace;
 mod transfer;
 
 pub use client::{ClientRequest, ClientResponse};
-pub use config::{Config, ConfigError, ReadMode, Rule, UnknownRule};
+pub use config::{Config, ConfigError, ReadMode, RejectHint, Rule, UnknownRule};
 pub use durable::{DurableError, DurableState};
 pub use effect::{Effect, Effects, Timer};
 pub use entries::Entries;

@@ -186,11 +186,13 @@ pub enum AppendResult {
 
 /// The follower's hint after a failed consistency check (end of §5.3): the term of its
 /// conflicting entry and the first index it stores for that term, or, when its log is too short,
-/// no term and the index just past its log.
+/// no term and the index just past its log. With `RejectHint::CommitIndex`, always no term and
+/// the follower's commit index + 1.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct ConflictHint {
     /// The term of the follower's entry at `prev_log_index`, or `None` if it has none.
     pub conflict_term: Option<Term>,
-    /// The first index of `conflict_term` in the follower's log, or its `last_index + 1`.
+    /// The first index of `conflict_term` in the follower's log, or its `last_index + 1` (its
+    /// `commit_index + 1` with `RejectHint::CommitIndex`).
     pub first_index: Index,
 }

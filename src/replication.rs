@@ -1,6 +1,6 @@
 //! Log replication (§5.3) and the commit rule (§5.4.2).
 
-use crate::config::{Config, Rule};
+use crate::config::{Config, RejectHint, Rule};
 use crate::effect::{Effect, Effects};
 use crate::entries::Entries;
 use crate::error::StepError;
@@ -237,6 +237,15 @@ impl<M: StateMachine> Node<M> {
             // Rule switched off, only the index is checked: any entry there matches.
             Some(_) => None,
         };
+        // `RejectHint::CommitIndex`: resend from just past the follower's commit index, where
+        // its log matches the leader's.
+        let hint = hint.map(|h| match self.config.reject_hint {
+            RejectHint::ConflictTerm => h,
+            RejectHint::CommitIndex => ConflictHint {
+                conflict_term: None,
+                first_index: self.commit_index + 1,
+            },
+        });
         if let Some(hint) = hint {
             let result = AppendResult::Reject {
                 prev_log_index,

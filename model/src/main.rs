@@ -20,7 +20,7 @@ use refraft::Rule;
 use refraft_model::chooser::DeliveryFirst;
 use refraft_model::counterexample::first_discovery;
 use refraft_model::seeded::Prefix;
-use refraft_model::settings::Reads;
+use refraft_model::settings::{Backoff, Reads};
 use refraft_model::swarm::Swarm;
 use refraft_model::{report, Counterexample, NetworkKind, RaftModel, Settings};
 use stateright::{Checker, CheckerBuilder, Expectation, HasDiscoveries, Model, UniformChooser};
@@ -158,6 +158,13 @@ struct Bounds {
     /// once to hand leadership to one of its followers.
     #[arg(long, default_value_t = 0)]
     transfers: usize,
+    /// How far a rejected AppendEntries backs the leader up: conflict-term (§5.3's hint) or
+    /// commit (to the follower's commit index + 1).
+    #[arg(long, default_value_t = Backoff::ConflictTerm)]
+    backoff: Backoff,
+    /// A granted vote carries the request's term, not the voter's (etcd-io/raft's choice).
+    #[arg(long)]
+    echo_vote_term: bool,
 }
 
 /// A bound on the command line: a number, or "none".
@@ -203,6 +210,8 @@ impl Bounds {
             max_rounds: self.max_rounds,
             forward_reads: self.forward_reads,
             transfers: self.transfers,
+            backoff: self.backoff,
+            echo_vote_term: self.echo_vote_term,
         };
         if self.stable && self.network == Some(NetworkKind::Duplicating) {
             return Err("--stable needs a network that removes delivered messages: use --network reordering or ordered (with duplication no run ever ends)".into());
@@ -437,6 +446,12 @@ fn features(s: &Settings) -> String {
         if s.transfers > 0 {
             f.push_str(&format!(" transfers={}", s.transfers));
         }
+    }
+    if s.backoff != Backoff::ConflictTerm {
+        f.push_str(&format!(" backoff={}", s.backoff));
+    }
+    if s.echo_vote_term {
+        f.push_str(" echo-vote-term");
     }
     f
 }

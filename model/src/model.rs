@@ -60,6 +60,8 @@ impl RaftModel {
             },
             forward_reads: settings.forward_reads,
             transfers: settings.transfers > 0,
+            reject_hint: settings.backoff.reject_hint(),
+            echo_vote_term: settings.echo_vote_term,
             stutter: StutterSteps::default(),
         });
         let client = RaftActor::Client(ClientSetup {

@@ -100,6 +100,10 @@ pub struct ServerSetup {
     pub forward_reads: bool,
     /// Whether a new leader may be asked to transfer leadership (`--transfers`).
     pub transfers: bool,
+    /// `Config::reject_hint` (`--backoff`).
+    pub reject_hint: refraft::RejectHint,
+    /// `Config::vote_grant_echoes_term` (`--echo-vote-term`).
+    pub echo_vote_term: bool,
     /// Which steps that leave the server exactly as it was are left as no step at all (the
     /// actor state stays borrowed), instead of a copied state that the model then finds
     /// unchanged. Set by `RaftModel::with_stutter_pruning`.
@@ -131,6 +135,8 @@ impl ServerSetup {
         config.check_quorum = self.check_quorum;
         config.read_mode = self.read_mode;
         config.forward_reads = self.forward_reads;
+        config.reject_hint = self.reject_hint;
+        config.vote_grant_echoes_term = self.echo_vote_term;
         config.with_broken_rule(self.broken_rule)
     }
 

@@ -140,6 +140,14 @@ pub struct Settings {
     /// in total are not explored. 0: none.
     #[serde(default)]
     pub transfers: usize,
+    /// How far a rejected AppendEntries backs the leader up (`Config::reject_hint`, §5.3): to
+    /// the follower's conflict-term hint (the default) or to its commit index + 1.
+    #[serde(default)]
+    pub backoff: Backoff,
+    /// A granted vote carries the request's term, not the voter's
+    /// (`Config::vote_grant_echoes_term`, etcd-io/raft's choice).
+    #[serde(default)]
+    pub echo_vote_term: bool,
 }
 
 fn default_rounds() -> u64 {
@@ -193,6 +201,54 @@ impl FromStr for Reads {
     }
 }
 
+/// How far a rejected AppendEntries backs the leader up (`refraft::RejectHint`, §5.3).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Backoff {
+    /// To the follower's conflict-term hint (the end of §5.3; `RejectHint::ConflictTerm`).
+    #[default]
+    ConflictTerm,
+    /// To the follower's commit index + 1 (`RejectHint::CommitIndex`): one round trip back,
+    /// then forward.
+    Commit,
+}
+
+impl Backoff {
+    /// The flag values, in order.
+    pub const ALL: [Backoff; 2] = [Backoff::ConflictTerm, Backoff::Commit];
+
+    /// The name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Backoff::ConflictTerm => "conflict-term",
+            Backoff::Commit => "commit",
+        }
+    }
+
+    /// The core's setting.
+    pub fn reject_hint(self) -> refraft::RejectHint {
+        match self {
+            Backoff::ConflictTerm => refraft::RejectHint::ConflictTerm,
+            Backoff::Commit => refraft::RejectHint::CommitIndex,
+        }
+    }
+}
+
+impl fmt::Display for Backoff {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Backoff {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Backoff::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| format!("unknown backoff {s:?}; known: conflict-term, commit"))
+    }
+}
+
 /// Two AppendEntries in flight per follower: the smallest window in which requests overtake
 /// each other.
 fn default_window() -> usize {
@@ -228,6 +284,8 @@ impl Default for Settings {
             max_rounds: default_rounds(),
             forward_reads: false,
             transfers: 0,
+            backoff: Backoff::ConflictTerm,
+            echo_vote_term: false,
         }
     }
 }

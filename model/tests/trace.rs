@@ -80,6 +80,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("apply-once", None),        // linearizability of the clients' history
     ("apply-only-committed", Some("apply-only-committed")),
     ("check-quorum", None), // a stale lease read (a trace cannot show a lease expired)
+    ("commit-min-last-new", Some("follower-commit-bound")), // --backoff commit
     ("current-term-commit", Some("commit-current-term")),
     (
         "current-term-commit-exhaustive",
@@ -109,6 +110,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("truncate-only-on-conflict", Some("leader-completeness")),
     ("up-to-date-term-first", Some("leader-completeness")),
     ("vote-once", Some("one-vote-per-term")),
+    ("vote-stale-term", Some("persist-before-reveal")), // --echo-vote-term: a grant of term 1 with term 3 on disk
 ];
 
 #[test]
