@@ -164,34 +164,44 @@ fn rewrite_node<S>(plan: &RewritePlan<Id, S>, n: refraft::NodeId) -> refraft::No
     node_id(plan.rewrite(&server_id(n)))
 }
 
+/// Server state `s` with every server id rewritten by `plan`.
+pub fn rewrite_server<S>(s: &ServerState, plan: &RewritePlan<Id, S>) -> ServerState {
+    let mut disk = s.disk.clone();
+    disk.voted_for = disk.voted_for.map(|n| rewrite_node(plan, n));
+    ServerState {
+        node: s.node.map_node_ids(|n| rewrite_node(plan, n)),
+        disk,
+        ghost: s.ghost.map_node_ids(|n| rewrite_node(plan, n)),
+    }
+}
+
+/// Client state `c` with its target server rewritten by `plan`.
+pub fn rewrite_client<S>(c: &ClientState, plan: &RewritePlan<Id, S>) -> ClientState {
+    let mut c = c.clone();
+    c.target = usize::from(plan.rewrite(&Id::from(c.target)));
+    c
+}
+
+/// Saved storage `s` with every server id rewritten by `plan`. The ghost history names servers
+/// too (leaders of reads and terms), so it is rewritten with the vote.
+pub fn rewrite_stored<S>(s: &Stored, plan: &RewritePlan<Id, S>) -> Stored {
+    let mut s = s.clone();
+    s.durable.voted_for = s.durable.voted_for.map(|n| rewrite_node(plan, n));
+    s.ghost = s.ghost.map_node_ids(|n| rewrite_node(plan, n));
+    s
+}
+
 impl Rewrite<Id> for ActorState {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
         match self {
-            ActorState::Server(s) => {
-                let mut disk = s.disk.clone();
-                disk.voted_for = disk.voted_for.map(|n| rewrite_node(plan, n));
-                ActorState::Server(Shared::new(ServerState {
-                    node: s.node.map_node_ids(|n| rewrite_node(plan, n)),
-                    disk,
-                    ghost: s.ghost.map_node_ids(|n| rewrite_node(plan, n)),
-                }))
-            }
-            ActorState::Client(c) => {
-                let mut c = c.clone();
-                c.target = usize::from(plan.rewrite(&Id::from(c.target)));
-                ActorState::Client(c)
-            }
+            ActorState::Server(s) => ActorState::Server(Shared::new(rewrite_server(s, plan))),
+            ActorState::Client(c) => ActorState::Client(rewrite_client(c, plan)),
         }
     }
 }
 
 impl Rewrite<Id> for Shared<Stored> {
     fn rewrite<S>(&self, plan: &RewritePlan<Id, S>) -> Self {
-        // The ghost history names servers too (leaders of reads and terms), so it is
-        // rewritten with the vote.
-        let mut s = Stored::clone(self);
-        s.durable.voted_for = s.durable.voted_for.map(|n| rewrite_node(plan, n));
-        s.ghost = s.ghost.map_node_ids(|n| rewrite_node(plan, n));
-        Shared::new(s)
+        Shared::new(rewrite_stored(self, plan))
     }
 }

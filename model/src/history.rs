@@ -47,6 +47,10 @@ pub struct History {
     /// disrupted (the property "a leader with a live majority is not disrupted"). Terms only,
     /// so the symmetry rewrite leaves it as it is.
     pub unleased_candidacies: BTreeSet<Term>,
+    /// `None` in every state of the system. In a symmetry class key (see
+    /// [`crate::symmetry::class_key`]): the fingerprint of the class, which is all the key's
+    /// hash then depends on.
+    class: Option<u64>,
 }
 
 impl Default for History {
@@ -57,11 +61,20 @@ impl Default for History {
             returned: BTreeMap::new(),
             linearizable: true,
             unleased_candidacies: BTreeSet::new(),
+            class: None,
         }
     }
 }
 
 impl History {
+    /// The history of a symmetry class key: empty, naming the class `fingerprint`.
+    pub(crate) fn class_key(fingerprint: u64) -> Self {
+        History {
+            class: Some(fingerprint),
+            ..History::default()
+        }
+    }
+
     /// Whether the recorded client history is linearizable.
     pub fn is_linearizable(&self) -> bool {
         self.linearizable

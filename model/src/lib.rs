@@ -35,6 +35,7 @@ pub mod shared;
 mod spelling;
 pub mod summary;
 pub mod swarm;
+pub mod symmetry;
 pub mod trace;
 pub mod trace_data;
 pub mod trace_file;

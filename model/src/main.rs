@@ -519,7 +519,7 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
     }
     let symmetry = !args.bfs && !args.no_symmetry;
     if symmetry {
-        builder = builder.symmetry_fn(RaftModel::representative);
+        builder = builder.symmetry_fn(refraft_model::symmetry::class_key);
     }
     say!(
         "Search: {}{}, threads={}",

@@ -2,14 +2,16 @@
 //! network. stateright clones the whole network into every successor state, rewrites it for
 //! symmetry reduction, and hashes every message of it (twice) for every generated state. With
 //! messages behind `Shared`, a clone is a reference-count increment, a rewrite that names no
-//! server is the same increment, and a hash is one `u64`.
+//! server is the same increment, and a hash is one `u64`. A value also keeps the hashes of its
+//! rewritten forms (one per server permutation, see [`Shared::memo_hash`]), so that the symmetry
+//! class of a state costs no rewrite of the parts a step left unchanged.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Deref;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// An immutable `T` behind an `Arc`, with its hash computed once at construction.
 ///
@@ -27,12 +29,19 @@ use std::sync::Arc;
 /// ```
 pub struct Shared<T> {
     hash: u64,
-    value: Arc<T>,
+    value: Arc<Inner<T>>,
+}
+
+/// The shared allocation: the value and the memo of [`Shared::memo_hash`].
+struct Inner<T> {
+    value: T,
+    /// `(key, hash)` pairs already computed for this value.
+    memo: Mutex<Vec<(u64, u64)>>,
 }
 
 /// The hasher of the cached hashes: the one stateright fingerprints with, with fixed seeds, so
 /// that hashes (and so fingerprints) are the same in every run and on every thread.
-fn hasher() -> impl Hasher {
+pub(crate) fn hasher() -> impl Hasher {
     ahash::RandomState::with_seeds(
         0x5eed_0f5a_4ed0_0001,
         0x5eed_0f5a_4ed0_0002,
@@ -42,14 +51,22 @@ fn hasher() -> impl Hasher {
     .build_hasher()
 }
 
+/// The hash of `value` with the hasher of the cached hashes (fixed seeds: the same in every run).
+pub fn hash_of<T: Hash + ?Sized>(value: &T) -> u64 {
+    let mut h = hasher();
+    value.hash(&mut h);
+    h.finish()
+}
+
 impl<T: Hash> Shared<T> {
     /// Shares `value`, hashing it once.
     pub fn new(value: T) -> Self {
-        let mut h = hasher();
-        value.hash(&mut h);
         Shared {
-            hash: h.finish(),
-            value: Arc::new(value),
+            hash: hash_of(&value),
+            value: Arc::new(Inner {
+                value,
+                memo: Mutex::new(Vec::new()),
+            }),
         }
     }
 }
@@ -58,6 +75,44 @@ impl<T> Shared<T> {
     /// Whether `a` and `b` are the same allocation (then they are equal).
     pub fn ptr_eq(a: &Self, b: &Self) -> bool {
         Arc::ptr_eq(&a.value, &b.value)
+    }
+
+    /// The value's hash, computed once at construction (a function of the value).
+    pub fn cached_hash(&self) -> u64 {
+        self.hash
+    }
+
+    /// `compute(value)`, remembered under `key` for as long as the value is shared: the
+    /// symmetry class of a state asks for the hash of each server state rewritten by a server
+    /// permutation (`key` names the permutation), and a step changes one server, so the others
+    /// are asked again for the same permutations. `compute` must be a function of the value and
+    /// the key alone.
+    ///
+    /// ```
+    /// use refraft_model::Shared;
+    /// let a = Shared::new(40u64);
+    /// assert_eq!(a.memo_hash(7, |v| v + 2), 42);
+    /// assert_eq!(a.memo_hash(7, |_| unreachable!()), 42);
+    /// assert_eq!(a.clone().memo_hash(8, |v| v + 3), 43);
+    /// ```
+    pub fn memo_hash(&self, key: u64, compute: impl FnOnce(&T) -> u64) -> u64 {
+        let memo = |m: &Mutex<Vec<(u64, u64)>>| {
+            m.lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .find(|(k, _)| *k == key)
+                .map(|&(_, h)| h)
+        };
+        if let Some(h) = memo(&self.value.memo) {
+            return h;
+        }
+        let h = compute(&self.value.value);
+        self.value
+            .memo
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((key, h));
+        h
     }
 }
 
@@ -73,19 +128,19 @@ impl<T> Clone for Shared<T> {
 impl<T> Deref for Shared<T> {
     type Target = T;
     fn deref(&self) -> &T {
-        &self.value
+        &self.value.value
     }
 }
 
 impl<T> AsRef<T> for Shared<T> {
     fn as_ref(&self) -> &T {
-        &self.value
+        &self.value.value
     }
 }
 
 impl<T: PartialEq> PartialEq for Shared<T> {
     fn eq(&self, other: &Self) -> bool {
-        Shared::ptr_eq(self, other) || (self.hash == other.hash && *self.value == *other.value)
+        Shared::ptr_eq(self, other) || (self.hash == other.hash && **self == **other)
     }
 }
 
@@ -96,7 +151,7 @@ impl<T: PartialOrd> PartialOrd for Shared<T> {
         if Shared::ptr_eq(self, other) {
             return Some(Ordering::Equal);
         }
-        self.value.partial_cmp(&other.value)
+        (**self).partial_cmp(&**other)
     }
 }
 
@@ -105,7 +160,7 @@ impl<T: Ord> Ord for Shared<T> {
         if Shared::ptr_eq(self, other) {
             return Ordering::Equal;
         }
-        self.value.cmp(&other.value)
+        (**self).cmp(&**other)
     }
 }
 
@@ -117,13 +172,13 @@ impl<T> Hash for Shared<T> {
 
 impl<T: fmt::Debug> fmt::Debug for Shared<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.value.fmt(f)
+        (**self).fmt(f)
     }
 }
 
 impl<T: Serialize> Serialize for Shared<T> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        self.value.serialize(serializer)
+        (**self).serialize(serializer)
     }
 }
 
@@ -142,12 +197,6 @@ impl<T: Hash> From<T> for Shared<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hash_of<T: Hash>(t: &T) -> u64 {
-        let mut h = hasher();
-        t.hash(&mut h);
-        h.finish()
-    }
 
     #[test]
     fn equal_values_hash_the_same_and_different_ones_differ() {

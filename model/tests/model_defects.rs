@@ -47,7 +47,7 @@ fn the_ordered_network_closes() {
         .unwrap()
         .with_stutter_pruning(true)
         .checker()
-        .symmetry_fn(RaftModel::representative)
+        .symmetry_fn(refraft_model::symmetry::class_key)
         .spawn_dfs()
         .join();
     use stateright::Checker;

@@ -86,6 +86,30 @@ fn the_models_representative_is_staterights_own() {
 }
 
 #[test]
+fn the_class_key_names_the_representative() {
+    // `symmetry::class_key` (used by `check`) hashes the representative without building it:
+    // on reached states (servers in every order, a client, crashes), two states get the same
+    // fingerprint exactly when they have the same representative.
+    use refraft_model::symmetry::class_fingerprint;
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex};
+    type Table = (
+        HashMap<u64, refraft_model::State>,
+        HashMap<refraft_model::State, u64>,
+    );
+    let seen: Arc<Mutex<Table>> = Arc::default();
+    let table = seen.clone();
+    each_reached_state(move |s| {
+        let (by_key, by_rep) = &mut *table.lock().unwrap();
+        let (rep, key) = (RaftModel::representative(s), class_fingerprint(s));
+        assert!(by_key.entry(key).or_insert_with(|| rep.clone()) == &rep);
+        assert_eq!(*by_rep.entry(rep).or_insert(key), key);
+    });
+    let (by_key, _) = &*seen.lock().unwrap();
+    assert!(by_key.len() > 1_000, "{} classes", by_key.len());
+}
+
+#[test]
 fn messages_name_no_node_ids() {
     // `Msg::rewrite` shares a Raft message unchanged: the core's messages carry the sender and
     // receiver beside them, never in their bodies. A message kind that names a server would

@@ -163,7 +163,7 @@ fn run_one(entry: &Entry, settings: Settings, threads: usize) -> Result<Row, Str
     let checker = model
         .checker()
         .threads(threads)
-        .symmetry_fn(RaftModel::representative)
+        .symmetry_fn(refraft_model::symmetry::class_key)
         .spawn_dfs();
     let flags: Vec<String> = entry.flags.iter().map(|f| f.to_string()).collect();
     let (checker, duration) = progress::run(checker, &flags);

@@ -53,7 +53,7 @@ static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn run(settings: Settings, dfs: bool, stop_early: bool) -> Run {
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    // As `refraft-model check` runs: stutter steps pruned, the model's own representative.
+    // As `refraft-model check` runs: stutter steps pruned, the symmetry class key.
     let model = RaftModel::new(settings)
         .expect("valid settings")
         .with_stutter_pruning(true);
@@ -64,7 +64,7 @@ fn run(settings: Settings, dfs: bool, stop_early: bool) -> Run {
     }
     let (unique, depth, done, discoveries) = if dfs {
         let c = builder
-            .symmetry_fn(RaftModel::representative)
+            .symmetry_fn(refraft_model::symmetry::class_key)
             .spawn_dfs()
             .join();
         (
