@@ -170,9 +170,7 @@ impl NodeLoop {
             send_ids: Default::default(),
         };
         if let Some(trace) = &mut this.trace {
-            let mut ids = Vec::new();
-            trace.start(this.out.as_slice(), &this.node, &mut ids);
-            this.send_ids.extend(ids);
+            trace.start(this.out.as_slice(), &this.node, &mut this.send_ids);
         }
         this.publish();
         this
@@ -238,9 +236,13 @@ impl NodeLoop {
             tracing::debug!(error = %e, "input not acted on");
         }
         if let (Some(trace), Some(input)) = (&mut self.trace, traced) {
-            let mut ids = Vec::new();
-            trace.step(&input, id, self.out.as_slice(), &self.node, &mut ids);
-            self.send_ids.extend(ids);
+            trace.step(
+                &input,
+                id,
+                self.out.as_slice(),
+                &self.node,
+                &mut self.send_ids,
+            );
         }
         self.log_role_change(before);
         self.take_effects(Instant::now())

@@ -159,7 +159,7 @@ impl TraceLog {
         &mut self,
         effects: &[Effect<KvCommand, KvOutput>],
         node: &Node<KvStore>,
-        sends: &mut Vec<u64>,
+        sends: &mut impl Extend<u64>,
     ) {
         let step = self.recorder.start(self.kind, effects, node);
         sends.extend(Recorder::sent_ids(&step).map(|(_, id)| id.seq));
@@ -174,7 +174,7 @@ impl TraceLog {
         id: Option<u64>,
         effects: &[Effect<KvCommand, KvOutput>],
         node: &Node<KvStore>,
-        sends: &mut Vec<u64>,
+        sends: &mut impl Extend<u64>,
     ) {
         let id = match (input, id) {
             (Input::Message { from, .. }, Some(seq)) => Some(MessageId {
