@@ -11,6 +11,7 @@
 //! does not hold (Figure 2), and one fsync covers every client whose command arrived in the
 //! turn.
 
+use crate::client_port::{AnswerSink, Ticket};
 use crate::storage::Storage;
 use crate::storage_error::StorageError;
 use crate::timers::Timers;
@@ -22,7 +23,7 @@ use refraft::{
     Message, Node, NodeEffects, NodeId, Term,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,13 +46,9 @@ pub enum Event {
         /// Its number among the sender's sends, if the sender traces (`Frame::Traced`).
         id: Option<u64>,
     },
-    /// A client request, with where to send the answer.
-    Client {
-        /// The request.
-        request: ClientRequest<KvCommand>,
-        /// The answer goes here.
-        answer: SyncSender<Answer>,
-    },
+    /// The client requests that reached the client port in one turn of its loop, each with
+    /// the ticket its answer is sent back under (through the [`AnswerSink`]).
+    Clients(Vec<(ClientRequest<KvCommand>, Ticket)>),
 }
 
 /// What a client connection is told.
@@ -130,7 +127,10 @@ pub struct NodeLoop {
     log: LogWriter<KvCommand>,
     peers: BTreeMap<NodeId, PeerLink>,
     timers: Timers,
-    pending: HashMap<(ClientId, u64), Vec<SyncSender<Answer>>>,
+    pending: HashMap<(ClientId, u64), Vec<Ticket>>,
+    /// Where client answers go, and this turn's answers, delivered together after the fsync.
+    answers: AnswerSink,
+    replies: Vec<(Ticket, Answer)>,
     out: NodeEffects<KvStore>,
     held: Vec<Held>,
     status: Arc<Mutex<Status>>,
@@ -142,7 +142,9 @@ pub struct NodeLoop {
 
 impl NodeLoop {
     /// Wraps a started node. `out` holds the effects of `Node::new` (the first election timer).
-    /// With `trace`, the start and every step are recorded there.
+    /// With `trace`, the start and every step are recorded there. Client answers go to
+    /// `answers`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         node: Node<KvStore>,
         out: NodeEffects<KvStore>,
@@ -150,6 +152,7 @@ impl NodeLoop {
         log: LogWriter<KvCommand>,
         peers: BTreeMap<NodeId, PeerLink>,
         status: Arc<Mutex<Status>>,
+        answers: AnswerSink,
         trace: Option<TraceLog>,
     ) -> Self {
         let seed = std::time::SystemTime::now()
@@ -163,6 +166,8 @@ impl NodeLoop {
             peers,
             timers: Timers::new(seed),
             pending: HashMap::new(),
+            answers,
+            replies: Vec::new(),
             out,
             held: Vec::new(),
             status,
@@ -204,7 +209,11 @@ impl NodeLoop {
                     Event::Peer { from, message, id } => {
                         self.step(Input::Message { from, message }, id)?
                     }
-                    Event::Client { request, answer } => self.client(request, answer)?,
+                    Event::Clients(batch) => {
+                        for (request, ticket) in batch {
+                            self.client(request, ticket)?;
+                        }
+                    }
                 }
             }
             self.finish_turn(was_leader)?;
@@ -214,16 +223,17 @@ impl NodeLoop {
     fn client(
         &mut self,
         request: ClientRequest<KvCommand>,
-        answer: SyncSender<Answer>,
+        ticket: Ticket,
     ) -> Result<(), RuntimeError> {
         if self.pending.len() >= MAX_PENDING {
-            let _ = answer.try_send(Answer::Failed("busy: too many requests in flight".into()));
+            let busy = Answer::Failed("busy: too many requests in flight".into());
+            self.replies.push((ticket, busy));
             return Ok(());
         }
         self.pending
             .entry((request.client, request.serial))
             .or_default()
-            .push(answer);
+            .push(ticket);
         self.step(Input::ClientRequest(request), None)
     }
 
@@ -359,8 +369,9 @@ impl NodeLoop {
                     }
                 }
                 Held::Reply(client, serial, response) => {
-                    for answer in self.pending.remove(&(client, serial)).unwrap_or_default() {
-                        let _ = answer.try_send(Answer::Response(response.clone()));
+                    for ticket in self.pending.remove(&(client, serial)).unwrap_or_default() {
+                        self.replies
+                            .push((ticket, Answer::Response(response.clone())));
                     }
                 }
             }
@@ -369,14 +380,15 @@ impl NodeLoop {
             // Requests waiting for a commit may or may not commit under the next leader; the
             // client retries there with the same serial (dissertation §6.3).
             let hint = self.node.leader_hint();
-            for (_, answers) in self.pending.drain() {
-                for answer in answers {
-                    let _ = answer.try_send(Answer::Response(ClientResponse::NotLeader {
-                        leader_hint: hint,
-                    }));
+            for (_, tickets) in self.pending.drain() {
+                for ticket in tickets {
+                    let not_leader = ClientResponse::NotLeader { leader_hint: hint };
+                    self.replies.push((ticket, Answer::Response(not_leader)));
                 }
             }
         }
+        // The turn's answers, one batch and one wake-up of the client port.
+        self.answers.deliver(std::mem::take(&mut self.replies));
         self.publish();
         Ok(())
     }

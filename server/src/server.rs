@@ -66,6 +66,8 @@ pub enum ServeError {
     Start(StartError),
     /// The trace file cannot be used.
     Trace(TraceLogError),
+    /// The client port's event loop could not be started.
+    ClientPort(std::io::Error),
     /// The node thread stopped.
     Runtime(RuntimeError),
 }
@@ -80,6 +82,7 @@ impl std::fmt::Display for ServeError {
             ServeError::Storage(e) => write!(f, "{e}"),
             ServeError::Start(e) => write!(f, "{e}"),
             ServeError::Trace(e) => write!(f, "{e}"),
+            ServeError::ClientPort(e) => write!(f, "cannot start the client port: {e}"),
             ServeError::Runtime(e) => write!(f, "{e}"),
         }
     }
@@ -166,7 +169,7 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
         events.clone(),
         client_addrs.clone(),
     );
-    ClientPort {
+    let answers = ClientPort {
         events,
         status: status.clone(),
         applied,
@@ -175,9 +178,10 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
         log: log.reader().clone(),
         timeout: config.request_timeout,
     }
-    .spawn(client_listener);
+    .spawn(client_listener)
+    .map_err(ServeError::ClientPort)?;
     tracing::info!(id = config.id.0, peers = %own, clients = %config.client_addr, "serving");
-    NodeLoop::new(node, out, storage, log, peers, status, trace)
+    NodeLoop::new(node, out, storage, log, peers, status, answers, trace)
         .run(event_rx)
         .map_err(ServeError::Runtime)
 }
