@@ -182,7 +182,9 @@ impl Conn {
     /// side) and nothing is left to answer.
     pub fn is_done(&self) -> bool {
         let idle = self.output.is_empty() && self.waiting.is_none();
-        self.broken || (self.closing && self.output.is_empty()) || (self.eof && idle && self.input.is_empty())
+        self.broken
+            || (self.closing && self.output.is_empty())
+            || (self.eof && idle && self.input.is_empty())
     }
 }
 

@@ -272,10 +272,10 @@ impl PortLoop {
                         self.conns.len() - 1
                     });
                     let interest = Interest::READABLE | Interest::WRITABLE;
-                    if let Err(e) = self
-                        .poll
-                        .registry()
-                        .register(&mut stream, Token(FIRST + i), interest)
+                    if let Err(e) =
+                        self.poll
+                            .registry()
+                            .register(&mut stream, Token(FIRST + i), interest)
                     {
                         tracing::warn!(error = %e, "cannot watch a client connection; closed");
                         self.free.push(i);
