@@ -194,3 +194,111 @@ fn to_line(mut bytes: Vec<u8>) -> Line {
     }
     String::from_utf8(bytes).map_or(Line::NotUtf8, Line::Text)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    /// A connection of the port's kind, and the client's end of it.
+    fn pair() -> (Conn, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let (server, _) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        client
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        (Conn::new(TcpStream::from_std(server), ClientId(1)), client)
+    }
+
+    /// `next_line`, retried briefly while the bytes are on their way over loopback.
+    fn line(conn: &mut Conn) -> Option<Line> {
+        for _ in 0..200 {
+            if let Some(line) = conn.next_line() {
+                return Some(line);
+            }
+            if conn.eof || !conn.can_take_request() {
+                return None;
+            }
+            conn.readable = true;
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        None
+    }
+
+    #[test]
+    fn pipelined_lines_come_one_at_a_time_and_a_last_line_without_newline_is_served() {
+        let (mut conn, mut client) = pair();
+        client.write_all(b"SET a=1\r\nGET a\n\xff\nGET b").unwrap();
+        client.shutdown(std::net::Shutdown::Write).unwrap();
+        assert_eq!(line(&mut conn), Some(Line::Text("SET a=1".into())));
+        conn.waiting = Some(Waiting {
+            id: 1,
+            is_get: false,
+        });
+        assert!(!conn.can_take_request(), "one request at a time");
+        conn.waiting = None;
+        assert_eq!(line(&mut conn), Some(Line::Text("GET a".into())));
+        assert_eq!(line(&mut conn), Some(Line::NotUtf8));
+        assert_eq!(line(&mut conn), Some(Line::Text("GET b".into())));
+        assert_eq!(line(&mut conn), None);
+        assert!(
+            conn.is_done(),
+            "the client closed its side and all is answered"
+        );
+    }
+
+    #[test]
+    fn an_over_long_line_is_answered_err_and_the_connection_closes() {
+        let (mut conn, mut client) = pair();
+        let long = vec![b'x'; MAX_LINE + 10];
+        let writer = std::thread::spawn(move || {
+            let _ = client.write_all(&long);
+            let mut answer = String::new();
+            let _ = client.read_to_string(&mut answer);
+            answer
+        });
+        assert_eq!(line(&mut conn), None);
+        assert!(conn.closing && !conn.can_take_request());
+        conn.flush();
+        assert!(conn.is_done());
+        drop(conn);
+        let answer = writer.join().unwrap();
+        assert_eq!(answer, format!("ERR line longer than {MAX_LINE} bytes\n"));
+    }
+
+    #[test]
+    fn a_client_that_does_not_read_its_answers_gets_no_more_lines_parsed() {
+        let (mut conn, mut client) = pair();
+        let requests = "GET x\n".repeat(100_000);
+        // The client stays connected (returned by the thread), reading nothing.
+        let writer = std::thread::spawn(move || {
+            let _ = client.write_all(requests.as_bytes());
+            client
+        });
+        let mut parsed = 0;
+        while conn.can_take_request() {
+            match line(&mut conn) {
+                Some(Line::Text(_)) => {
+                    parsed += 1;
+                    conn.answer(&"v".repeat(1000));
+                    conn.flush();
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+        // The socket's buffers fill, then at most OUTPUT_HIGH bytes of answers wait here, and
+        // unparsed input stays below a line plus one read.
+        let waiting = conn.output.len();
+        assert!(
+            !conn.broken && (OUTPUT_HIGH..OUTPUT_HIGH + 1002).contains(&waiting),
+            "{waiting} bytes, broken {}",
+            conn.broken
+        );
+        assert!(conn.input.len() < MAX_LINE + CHUNK);
+        assert!(parsed < 100_000, "{parsed}");
+        drop(conn);
+        let _ = writer.join();
+    }
+}

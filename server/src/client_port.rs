@@ -344,6 +344,9 @@ impl PortLoop {
             return;
         };
         conn.touched = false;
+        // Answers that waited for room go first: a client that had stopped reading may have
+        // lines queued behind them, and no new event would come for those.
+        conn.flush();
         while conn.can_take_request() {
             let line = match conn.next_line() {
                 None => break,
