@@ -22,7 +22,7 @@ pub const MAX_LINE: usize = 1 << 20;
 /// No further request is parsed while this many answer bytes wait to be written.
 pub const OUTPUT_HIGH: usize = 64 << 10;
 /// Bytes asked for per read.
-const CHUNK: usize = 16 << 10;
+const CHUNK: usize = 4 << 10;
 
 /// The request a connection has at the node thread.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
