@@ -66,8 +66,8 @@ pub enum ServeError {
     Start(StartError),
     /// The trace file cannot be used.
     Trace(TraceLogError),
-    /// The client port's event loop could not be started.
-    ClientPort(std::io::Error),
+    /// A thread of the server (the client port, a peer link) could not be started.
+    Thread(&'static str, std::io::Error),
     /// The node thread stopped.
     Runtime(RuntimeError),
 }
@@ -82,7 +82,7 @@ impl std::fmt::Display for ServeError {
             ServeError::Storage(e) => write!(f, "{e}"),
             ServeError::Start(e) => write!(f, "{e}"),
             ServeError::Trace(e) => write!(f, "{e}"),
-            ServeError::ClientPort(e) => write!(f, "cannot start the client port: {e}"),
+            ServeError::Thread(what, e) => write!(f, "cannot start the {what}: {e}"),
             ServeError::Runtime(e) => write!(f, "{e}"),
         }
     }
@@ -157,10 +157,11 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
                 addr,
                 log.reader().clone(),
                 Backoff::new(config.reconnect_backoff.0, config.reconnect_backoff.1),
-            );
-            (id, link)
+            )
+            .map_err(|e| ServeError::Thread("peer link", e))?;
+            Ok((id, link))
         })
-        .collect();
+        .collect::<Result<_, ServeError>>()?;
     let applied = applier::spawn(log.reader().clone());
     let (events, event_rx) = std::sync::mpsc::sync_channel::<Event>(EVENT_QUEUE);
     inbound::spawn(
@@ -179,7 +180,7 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
         timeout: config.request_timeout,
     }
     .spawn(client_listener)
-    .map_err(ServeError::ClientPort)?;
+    .map_err(|e| ServeError::Thread("client port", e))?;
     tracing::info!(id = config.id.0, peers = %own, clients = %config.client_addr, "serving");
     NodeLoop::new(node, out, storage, log, peers, status, answers, trace)
         .run(event_rx)
