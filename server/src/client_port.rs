@@ -19,13 +19,14 @@ use crate::client_conn::{Conn, Line, Waiting};
 use crate::client_protocol::{format_entry, parse_request, Reply, Request};
 use crate::node_loop::{Answer, Event, Status};
 use crate::transport::inbound::ClientAddrs;
+use crate::transport::peer_reader::NodeInbox;
 use mio::{Events, Interest, Poll, Token, Waker};
 use refraft::log_store::LogReader;
 use refraft::{ClientId, ClientRequest, ClientResponse, KvCommand, KvOutput, NodeId};
 use std::collections::VecDeque;
 use std::io::ErrorKind;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,7 +38,7 @@ const FIRST: usize = 2;
 /// What the client port needs.
 pub struct ClientPort {
     /// The node thread's input queue.
-    pub events: SyncSender<Event>,
+    pub events: NodeInbox,
     /// The node's published status.
     pub status: Arc<Mutex<Status>>,
     /// The applier's state.

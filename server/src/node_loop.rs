@@ -17,13 +17,14 @@ use crate::storage_error::StorageError;
 use crate::timers::Timers;
 use crate::trace_log::TraceLog;
 use crate::transport::outbound::{Outgoing, PeerLink};
+use crate::transport::peer_reader::PeerReader;
 use refraft::log_store::{LogStoreError, LogWriter};
 use refraft::{
     ClientId, ClientRequest, ClientResponse, Effect, Index, Input, KvCommand, KvOutput, KvStore,
     Message, Node, NodeEffects, NodeId, Term,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,6 +46,16 @@ pub enum Event {
         message: Message<KvCommand>,
         /// Its number among the sender's sends, if the sender traces (`Frame::Traced`).
         id: Option<u64>,
+    },
+    /// A member's connection, its `Hello` read (with the bytes read past it): from now on the
+    /// node thread reads it ([`PeerReader`]).
+    PeerConn {
+        /// The member that connected.
+        from: NodeId,
+        /// The connection.
+        stream: std::net::TcpStream,
+        /// Bytes read past the `Hello`.
+        leftover: Vec<u8>,
     },
     /// The client requests that reached the client port in one turn of its loop, each with
     /// the ticket its answer is sent back under (through the [`AnswerSink`]).
@@ -181,25 +192,31 @@ impl NodeLoop {
         this
     }
 
-    /// Runs turns until every event sender is gone, or storage fails.
-    pub fn run(mut self, events: Receiver<Event>) -> Result<(), RuntimeError> {
+    /// Runs turns until every event sender is gone, or storage fails. The thread waits in
+    /// `peers`' epoll: for frames on the peer connections it reads itself, for a wake-up that
+    /// comes with every event on `events` (client batches, new peer connections), or for the
+    /// next timer.
+    pub fn run(
+        mut self,
+        events: Receiver<Event>,
+        mut peers: PeerReader,
+    ) -> Result<(), RuntimeError> {
         self.take_effects(Instant::now())?;
         loop {
-            let wait = self
-                .timers
-                .until_next(Instant::now(), Duration::from_secs(1));
             let mut turn = Vec::new();
-            match events.recv_timeout(wait) {
-                Ok(event) => turn.push(event),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
-            }
-            while turn.len() < MAX_TURN {
-                match events.try_recv() {
-                    Ok(event) => turn.push(event),
-                    Err(_) => break,
-                }
-            }
+            let Some(()) = take_events(&events, &mut turn) else {
+                return Ok(());
+            };
+            let wait = if turn.is_empty() {
+                self.timers
+                    .until_next(Instant::now(), Duration::from_secs(1))
+            } else {
+                Duration::ZERO
+            };
+            peers.wait(wait, &mut turn);
+            let Some(()) = take_events(&events, &mut turn) else {
+                return Ok(());
+            };
             let was_leader = self.node.is_leader();
             for timer in self.timers.take_due(Instant::now()) {
                 self.step(Input::Timeout(timer), None)?;
@@ -208,6 +225,19 @@ impl NodeLoop {
                 match event {
                     Event::Peer { from, message, id } => {
                         self.step(Input::Message { from, message }, id)?
+                    }
+                    Event::PeerConn {
+                        from,
+                        stream,
+                        leftover,
+                    } => {
+                        let mut frames = Vec::new();
+                        peers.add(from, stream, leftover, &mut frames);
+                        for event in frames {
+                            if let Event::Peer { from, message, id } = event {
+                                self.step(Input::Message { from, message }, id)?;
+                            }
+                        }
                     }
                     Event::Clients(batch) => {
                         for (request, ticket) in batch {
@@ -430,6 +460,19 @@ impl NodeLoop {
             tracing::info!(term = new_term, leader = %new.map_or(0, |n| n.0), "following a new leader");
         }
     }
+}
+
+/// Moves what waits on `events` into `turn`, up to [`MAX_TURN`]; `None` once every sender is
+/// gone.
+fn take_events(events: &Receiver<Event>, turn: &mut Vec<Event>) -> Option<()> {
+    while turn.len() < MAX_TURN {
+        match events.try_recv() {
+            Ok(event) => turn.push(event),
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => return None,
+        }
+    }
+    Some(())
 }
 
 /// Writes out the trace's buffered lines; a failure (a full disk) stops tracing with a log

@@ -8,6 +8,7 @@ use crate::storage::Storage;
 use crate::storage_error::StorageError;
 use crate::trace_log::{TraceLog, TraceLogError};
 use crate::transport::backoff::Backoff;
+use crate::transport::peer_reader::PeerReader;
 use crate::transport::{inbound, outbound};
 use refraft::log_store::LogWriter;
 use refraft::{Config, KvStore, Node, NodeEffects, NodeId, StartError};
@@ -164,6 +165,8 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
         .collect::<Result<_, ServeError>>()?;
     let applied = applier::spawn(log.reader().clone());
     let (events, event_rx) = std::sync::mpsc::sync_channel::<Event>(EVENT_QUEUE);
+    let (peer_reader, events) =
+        PeerReader::new(events).map_err(|e| ServeError::Thread("peer reader", e))?;
     inbound::spawn(
         peer_listener,
         config.peers.keys().copied().collect(),
@@ -183,6 +186,6 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
     .map_err(|e| ServeError::Thread("client port", e))?;
     tracing::info!(id = config.id.0, peers = %own, clients = %config.client_addr, "serving");
     NodeLoop::new(node, out, storage, log, peers, status, answers, trace)
-        .run(event_rx)
+        .run(event_rx, peer_reader)
         .map_err(ServeError::Runtime)
 }
