@@ -5,10 +5,10 @@
 //! `cargo bench -p refraft-server --bench cluster` runs the full measurement (a few seconds per
 //! point); under `cargo test --benches` it runs each point briefly, as a smoke test.
 
+mod load_gen;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use refraft_server::client::Client;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -98,12 +98,12 @@ struct Point {
     rate: f64,
     /// Their latencies, sorted.
     latencies: Vec<Duration>,
-    /// CPU time per SET: the three servers together, and the client threads.
+    /// CPU time per SET: the three servers together, and the load generator.
     server_cpu: Duration,
     client_cpu: Duration,
 }
 
-/// `clients` threads doing SETs for `span`, with the CPU time the servers and clients used.
+/// `clients` sessions doing SETs for `span`, with the CPU time the servers and clients used.
 fn measure(cluster: &Cluster, clients: usize, span: Duration) -> Point {
     let cpu0 = cpu_times(cluster);
     let (rate, latencies) = load(cluster, clients, span);
@@ -117,35 +117,13 @@ fn measure(cluster: &Cluster, clients: usize, span: Duration) -> Point {
     }
 }
 
-/// `clients` threads doing SETs for `span`; returns (ops/s, sorted latencies).
+/// `clients` sessions doing SETs on the leader for `span`, driven by one event loop
+/// ([`load_gen`]); returns (ops/s, sorted latencies).
 fn load(cluster: &Cluster, clients: usize, span: Duration) -> (f64, Vec<Duration>) {
-    let servers = cluster.clients();
-    let start = Instant::now();
-    let threads: Vec<_> = (0..clients)
-        .map(|t| {
-            let servers = servers.clone();
-            std::thread::spawn(move || {
-                let mut client = Client::new(servers, Duration::from_secs(10));
-                let mut latencies = Vec::new();
-                let mut i = 0u64;
-                while start.elapsed() < span {
-                    let set = format!("SET k{}=v{t}-{i}", t % 16).parse().unwrap();
-                    let t0 = Instant::now();
-                    client.execute(&set).expect("SET answered");
-                    latencies.push(t0.elapsed());
-                    i += 1;
-                }
-                latencies
-            })
-        })
-        .collect();
-    let mut all: Vec<Duration> = threads
-        .into_iter()
-        .flat_map(|t| t.join().unwrap())
-        .collect();
-    let elapsed = start.elapsed().as_secs_f64();
-    all.sort();
-    (all.len() as f64 / elapsed, all)
+    let leader = cluster
+        .wait_for_leader(Duration::from_secs(10))
+        .expect("a leader");
+    load_gen::run(&cluster.clients(), leader, clients, span)
 }
 
 fn rss_kib(pid: u32) -> u64 {

@@ -7,8 +7,9 @@
 //!   group commit;
 //! - [`storage`], [`wal`], [`hard_state`], [`storage_error`]: the data directory;
 //! - [`transport`]: length-prefixed postcard frames between servers;
-//! - [`client_protocol`], [`client_port`], [`client`]: the line protocol, its server side and
-//!   a redirect-following, retrying client;
+//! - [`client_protocol`], [`client_port`], [`client_conn`], [`client`]: the line protocol, its
+//!   server side (one event loop for every connection) and a redirect-following, retrying
+//!   client;
 //! - [`trace_log`]: `serve --trace FILE`, this server's steps in the trace format of
 //!   `spec/TRACE.md`;
 //! - [`server`]: starting it all; [`applier`], [`timers`]: the helpers threads.
@@ -18,6 +19,7 @@
 pub mod applier;
 pub mod cli;
 pub mod client;
+pub mod client_conn;
 pub mod client_port;
 pub mod client_protocol;
 pub mod config_file;

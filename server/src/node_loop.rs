@@ -11,18 +11,20 @@
 //! does not hold (Figure 2), and one fsync covers every client whose command arrived in the
 //! turn.
 
+use crate::client_port::{AnswerSink, Ticket};
 use crate::storage::Storage;
 use crate::storage_error::StorageError;
 use crate::timers::Timers;
 use crate::trace_log::TraceLog;
 use crate::transport::outbound::{Outgoing, PeerLink};
+use crate::transport::peer_reader::PeerReader;
 use refraft::log_store::{LogStoreError, LogWriter};
 use refraft::{
     ClientId, ClientRequest, ClientResponse, Effect, Index, Input, KvCommand, KvOutput, KvStore,
     Message, Node, NodeEffects, NodeId, Term,
 };
 use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender};
+use std::sync::mpsc::{Receiver, TryRecvError};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -45,13 +47,19 @@ pub enum Event {
         /// Its number among the sender's sends, if the sender traces (`Frame::Traced`).
         id: Option<u64>,
     },
-    /// A client request, with where to send the answer.
-    Client {
-        /// The request.
-        request: ClientRequest<KvCommand>,
-        /// The answer goes here.
-        answer: SyncSender<Answer>,
+    /// A member's connection, its `Hello` read (with the bytes read past it): from now on the
+    /// node thread reads it ([`PeerReader`]).
+    PeerConn {
+        /// The member that connected.
+        from: NodeId,
+        /// The connection.
+        stream: std::net::TcpStream,
+        /// Bytes read past the `Hello`.
+        leftover: Vec<u8>,
     },
+    /// The client requests that reached the client port in one turn of its loop, each with
+    /// the ticket its answer is sent back under (through the [`AnswerSink`]).
+    Clients(Vec<(ClientRequest<KvCommand>, Ticket)>),
 }
 
 /// What a client connection is told.
@@ -130,7 +138,10 @@ pub struct NodeLoop {
     log: LogWriter<KvCommand>,
     peers: BTreeMap<NodeId, PeerLink>,
     timers: Timers,
-    pending: HashMap<(ClientId, u64), Vec<SyncSender<Answer>>>,
+    pending: HashMap<(ClientId, u64), Vec<Ticket>>,
+    /// Where client answers go, and this turn's answers, delivered together after the fsync.
+    answers: AnswerSink,
+    replies: Vec<(Ticket, Answer)>,
     out: NodeEffects<KvStore>,
     held: Vec<Held>,
     status: Arc<Mutex<Status>>,
@@ -142,7 +153,9 @@ pub struct NodeLoop {
 
 impl NodeLoop {
     /// Wraps a started node. `out` holds the effects of `Node::new` (the first election timer).
-    /// With `trace`, the start and every step are recorded there.
+    /// With `trace`, the start and every step are recorded there. Client answers go to
+    /// `answers`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         node: Node<KvStore>,
         out: NodeEffects<KvStore>,
@@ -150,6 +163,7 @@ impl NodeLoop {
         log: LogWriter<KvCommand>,
         peers: BTreeMap<NodeId, PeerLink>,
         status: Arc<Mutex<Status>>,
+        answers: AnswerSink,
         trace: Option<TraceLog>,
     ) -> Self {
         let seed = std::time::SystemTime::now()
@@ -163,6 +177,8 @@ impl NodeLoop {
             peers,
             timers: Timers::new(seed),
             pending: HashMap::new(),
+            answers,
+            replies: Vec::new(),
             out,
             held: Vec::new(),
             status,
@@ -176,25 +192,31 @@ impl NodeLoop {
         this
     }
 
-    /// Runs turns until every event sender is gone, or storage fails.
-    pub fn run(mut self, events: Receiver<Event>) -> Result<(), RuntimeError> {
+    /// Runs turns until every event sender is gone, or storage fails. The thread waits in
+    /// `peers`' epoll: for frames on the peer connections it reads itself, for a wake-up that
+    /// comes with every event on `events` (client batches, new peer connections), or for the
+    /// next timer.
+    pub fn run(
+        mut self,
+        events: Receiver<Event>,
+        mut peers: PeerReader,
+    ) -> Result<(), RuntimeError> {
         self.take_effects(Instant::now())?;
         loop {
-            let wait = self
-                .timers
-                .until_next(Instant::now(), Duration::from_secs(1));
             let mut turn = Vec::new();
-            match events.recv_timeout(wait) {
-                Ok(event) => turn.push(event),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return Ok(()),
-            }
-            while turn.len() < MAX_TURN {
-                match events.try_recv() {
-                    Ok(event) => turn.push(event),
-                    Err(_) => break,
-                }
-            }
+            let Some(()) = take_events(&events, &mut turn) else {
+                return Ok(());
+            };
+            let wait = if turn.is_empty() {
+                self.timers
+                    .until_next(Instant::now(), Duration::from_secs(1))
+            } else {
+                Duration::ZERO
+            };
+            peers.wait(wait, &mut turn);
+            let Some(()) = take_events(&events, &mut turn) else {
+                return Ok(());
+            };
             let was_leader = self.node.is_leader();
             for timer in self.timers.take_due(Instant::now()) {
                 self.step(Input::Timeout(timer), None)?;
@@ -204,7 +226,24 @@ impl NodeLoop {
                     Event::Peer { from, message, id } => {
                         self.step(Input::Message { from, message }, id)?
                     }
-                    Event::Client { request, answer } => self.client(request, answer)?,
+                    Event::PeerConn {
+                        from,
+                        stream,
+                        leftover,
+                    } => {
+                        let mut frames = Vec::new();
+                        peers.add(from, stream, leftover, &mut frames);
+                        for event in frames {
+                            if let Event::Peer { from, message, id } = event {
+                                self.step(Input::Message { from, message }, id)?;
+                            }
+                        }
+                    }
+                    Event::Clients(batch) => {
+                        for (request, ticket) in batch {
+                            self.client(request, ticket)?;
+                        }
+                    }
                 }
             }
             self.finish_turn(was_leader)?;
@@ -214,16 +253,17 @@ impl NodeLoop {
     fn client(
         &mut self,
         request: ClientRequest<KvCommand>,
-        answer: SyncSender<Answer>,
+        ticket: Ticket,
     ) -> Result<(), RuntimeError> {
         if self.pending.len() >= MAX_PENDING {
-            let _ = answer.try_send(Answer::Failed("busy: too many requests in flight".into()));
+            let busy = Answer::Failed("busy: too many requests in flight".into());
+            self.replies.push((ticket, busy));
             return Ok(());
         }
         self.pending
             .entry((request.client, request.serial))
             .or_default()
-            .push(answer);
+            .push(ticket);
         self.step(Input::ClientRequest(request), None)
     }
 
@@ -359,8 +399,9 @@ impl NodeLoop {
                     }
                 }
                 Held::Reply(client, serial, response) => {
-                    for answer in self.pending.remove(&(client, serial)).unwrap_or_default() {
-                        let _ = answer.try_send(Answer::Response(response.clone()));
+                    for ticket in self.pending.remove(&(client, serial)).unwrap_or_default() {
+                        self.replies
+                            .push((ticket, Answer::Response(response.clone())));
                     }
                 }
             }
@@ -369,14 +410,15 @@ impl NodeLoop {
             // Requests waiting for a commit may or may not commit under the next leader; the
             // client retries there with the same serial (dissertation §6.3).
             let hint = self.node.leader_hint();
-            for (_, answers) in self.pending.drain() {
-                for answer in answers {
-                    let _ = answer.try_send(Answer::Response(ClientResponse::NotLeader {
-                        leader_hint: hint,
-                    }));
+            for (_, tickets) in self.pending.drain() {
+                for ticket in tickets {
+                    let not_leader = ClientResponse::NotLeader { leader_hint: hint };
+                    self.replies.push((ticket, Answer::Response(not_leader)));
                 }
             }
         }
+        // The turn's answers, one batch and one wake-up of the client port.
+        self.answers.deliver(std::mem::take(&mut self.replies));
         self.publish();
         Ok(())
     }
@@ -418,6 +460,19 @@ impl NodeLoop {
             tracing::info!(term = new_term, leader = %new.map_or(0, |n| n.0), "following a new leader");
         }
     }
+}
+
+/// Moves what waits on `events` into `turn`, up to [`MAX_TURN`]; `None` once every sender is
+/// gone.
+fn take_events(events: &Receiver<Event>, turn: &mut Vec<Event>) -> Option<()> {
+    while turn.len() < MAX_TURN {
+        match events.try_recv() {
+            Ok(event) => turn.push(event),
+            Err(TryRecvError::Empty) => break,
+            Err(TryRecvError::Disconnected) => return None,
+        }
+    }
+    Some(())
 }
 
 /// Writes out the trace's buffered lines; a failure (a full disk) stops tracing with a log

@@ -8,6 +8,7 @@ use crate::storage::Storage;
 use crate::storage_error::StorageError;
 use crate::trace_log::{TraceLog, TraceLogError};
 use crate::transport::backoff::Backoff;
+use crate::transport::peer_reader::PeerReader;
 use crate::transport::{inbound, outbound};
 use refraft::log_store::LogWriter;
 use refraft::{Config, KvStore, Node, NodeEffects, NodeId, StartError};
@@ -66,6 +67,8 @@ pub enum ServeError {
     Start(StartError),
     /// The trace file cannot be used.
     Trace(TraceLogError),
+    /// A thread of the server (the client port, a peer link) could not be started.
+    Thread(&'static str, std::io::Error),
     /// The node thread stopped.
     Runtime(RuntimeError),
 }
@@ -80,6 +83,7 @@ impl std::fmt::Display for ServeError {
             ServeError::Storage(e) => write!(f, "{e}"),
             ServeError::Start(e) => write!(f, "{e}"),
             ServeError::Trace(e) => write!(f, "{e}"),
+            ServeError::Thread(what, e) => write!(f, "cannot start the {what}: {e}"),
             ServeError::Runtime(e) => write!(f, "{e}"),
         }
     }
@@ -154,19 +158,22 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
                 addr,
                 log.reader().clone(),
                 Backoff::new(config.reconnect_backoff.0, config.reconnect_backoff.1),
-            );
-            (id, link)
+            )
+            .map_err(|e| ServeError::Thread("peer link", e))?;
+            Ok((id, link))
         })
-        .collect();
+        .collect::<Result<_, ServeError>>()?;
     let applied = applier::spawn(log.reader().clone());
     let (events, event_rx) = std::sync::mpsc::sync_channel::<Event>(EVENT_QUEUE);
+    let (peer_reader, events) =
+        PeerReader::new(events).map_err(|e| ServeError::Thread("peer reader", e))?;
     inbound::spawn(
         peer_listener,
         config.peers.keys().copied().collect(),
         events.clone(),
         client_addrs.clone(),
     );
-    ClientPort {
+    let answers = ClientPort {
         events,
         status: status.clone(),
         applied,
@@ -175,9 +182,10 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
         log: log.reader().clone(),
         timeout: config.request_timeout,
     }
-    .spawn(client_listener);
+    .spawn(client_listener)
+    .map_err(|e| ServeError::Thread("client port", e))?;
     tracing::info!(id = config.id.0, peers = %own, clients = %config.client_addr, "serving");
-    NodeLoop::new(node, out, storage, log, peers, status, trace)
-        .run(event_rx)
+    NodeLoop::new(node, out, storage, log, peers, status, answers, trace)
+        .run(event_rx, peer_reader)
         .map_err(ServeError::Runtime)
 }

@@ -259,6 +259,22 @@ fn a_line_session_redirects_and_a_retried_serial_is_applied_once() {
         1,
         "{log:#?}"
     );
+    // `nc < requests`: lines sent in one write, the last one without its newline, then the
+    // client's side closed; every line is answered, in order, and then the server closes.
+    let mut s = TcpStream::connect(&clients[leader]).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(b"SET p=1\r\nGET p\n\n\xff\xfe\nDEL p\nSTATE\nGET p")
+        .unwrap();
+    s.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut answers = String::new();
+    std::io::Read::read_to_string(&mut s, &mut answers).unwrap();
+    let answers: Vec<&str> = answers.lines().collect();
+    assert_eq!(answers.len(), 6, "{answers:?}");
+    assert_eq!(answers[..2], ["OK", "1"], "{answers:?}");
+    assert!(answers[2].starts_with("ERR"), "{answers:?}");
+    assert_eq!(answers[3], "OK", "{answers:?}");
+    assert!(answers[4].starts_with("STATE id="), "{answers:?}");
+    assert_eq!(answers[5], "NOT_FOUND", "{answers:?}");
 }
 
 #[test]

@@ -1,17 +1,18 @@
-//! The receiving side: one listener on the server's peer address and one thread per incoming
-//! connection. Every connection starts with a `Hello` naming a member of the cluster; each
-//! later frame is decoded and handed to the node thread. A frame that does not decode is
-//! dropped with a log line and the connection goes on (the length prefix keeps it in step); a
-//! frame over the size limit, or a connection from a stranger, is closed.
+//! The receiving side: one listener on the server's peer address, and a short-lived thread per
+//! incoming connection that reads its first frame. Every connection starts with a `Hello`
+//! naming a member of the cluster; a connection from a stranger, or whose first frame is
+//! malformed or over the size limit, is closed. A member's connection is then handed to the
+//! node thread, which reads the later frames itself
+//! ([`peer_reader`](super::peer_reader)).
 
-use super::frame::{read_frame, FrameError};
+use super::frame::read_frame;
+use super::peer_reader::NodeInbox;
 use super::wire::Frame;
 use crate::node_loop::Event;
 use refraft::NodeId;
 use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::net::{TcpListener, TcpStream};
-use std::sync::mpsc::SyncSender;
 use std::sync::{Arc, Mutex};
 
 /// The client addresses peers announced in their `Hello`, by id.
@@ -21,7 +22,7 @@ pub type ClientAddrs = Arc<Mutex<BTreeMap<NodeId, String>>>;
 pub fn spawn(
     listener: TcpListener,
     members: Vec<NodeId>,
-    events: SyncSender<Event>,
+    events: NodeInbox,
     client_addrs: ClientAddrs,
 ) {
     std::thread::Builder::new()
@@ -39,12 +40,7 @@ pub fn spawn(
         .expect("spawn the peer listener");
 }
 
-fn receive(
-    stream: TcpStream,
-    members: &[NodeId],
-    events: &SyncSender<Event>,
-    client_addrs: &ClientAddrs,
-) {
+fn receive(stream: TcpStream, members: &[NodeId], events: &NodeInbox, client_addrs: &ClientAddrs) {
     let remote = stream
         .peer_addr()
         .map_or_else(|_| "?".to_string(), |a| a.to_string());
@@ -71,43 +67,13 @@ fn receive(
             return;
         }
     };
-    loop {
-        match read_frame(&mut reader, &mut buf) {
-            Ok(()) => {}
-            Err(FrameError::Io(e)) => {
-                tracing::debug!(peer = %from, error = %e, "peer connection closed");
-                return;
-            }
-            Err(e @ FrameError::TooLarge(_)) => {
-                tracing::warn!(peer = %from, error = %e, "oversized frame; connection closed");
-                return;
-            }
-        }
-        match Frame::decode(&buf) {
-            Ok(Frame::Raft(message)) => {
-                if events
-                    .send(Event::Peer {
-                        from,
-                        message,
-                        id: None,
-                    })
-                    .is_err()
-                {
-                    return;
-                }
-            }
-            Ok(Frame::Traced { seq, message }) => {
-                let id = Some(seq);
-                if events.send(Event::Peer { from, message, id }).is_err() {
-                    return;
-                }
-            }
-            Ok(Frame::Hello { .. }) => {
-                tracing::warn!(peer = %from, "second Hello on a connection dropped");
-            }
-            Err(e) => {
-                tracing::warn!(peer = %from, bytes = buf.len(), error = %e, "malformed frame dropped");
-            }
-        }
-    }
+    // The rest of the connection is read by the node thread (`peer_reader`), starting with
+    // what the buffered reader already holds past the Hello.
+    let leftover = reader.buffer().to_vec();
+    let stream = reader.into_inner();
+    let _ = events.send(Event::PeerConn {
+        from,
+        stream,
+        leftover,
+    });
 }

@@ -6,4 +6,5 @@ pub mod backoff;
 pub mod frame;
 pub mod inbound;
 pub mod outbound;
+pub mod peer_reader;
 pub mod wire;

@@ -1,5 +1,7 @@
-//! The sending side of one peer link: a bounded queue drained by one thread that owns the TCP
-//! connection, reconnecting with exponential backoff.
+//! The sending side of one peer link: a bounded queue drained by one thread that connects,
+//! reconnects with exponential backoff, and writes what the node thread queued; while that
+//! thread is idle and the connection up, the node thread writes its frames itself
+//! ([`PeerLink::send`]), without blocking.
 //!
 //! AppendEntries messages are queued without their entries, as an [`Outgoing::Append`] that
 //! names the range; the thread reads the entries from the shared
@@ -11,18 +13,28 @@
 use super::backoff::Backoff;
 use super::frame::write_frame;
 use super::wire::Frame;
+use mio::{Events, Interest, Poll, Token};
 use refraft::log_store::LogReader;
 use refraft::{AppendEntries, Index, KvCommand, Message, NodeId, Term};
-use std::io::{BufWriter, Write};
+use std::io::{ErrorKind, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, TrySendError};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Messages waiting for one peer, at most this many.
 pub const QUEUE_CAPACITY: usize = 1024;
 const CONNECT_TIMEOUT: Duration = Duration::from_millis(300);
+/// How long a peer's full socket may take no bytes before the connection is given up.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(2);
+/// The node thread writes a message itself only if it carries at most this many entries: a
+/// large AppendEntries is encoded and written by the link's thread, in parallel with the node
+/// thread's own work (its fsync), which is what limits throughput under load.
+pub const DIRECT_MAX_ENTRIES: u64 = 4;
+/// The link's thread writes out a burst once this many bytes of it are encoded, so at most
+/// this much plus one frame waits in memory for a slow peer.
+const FLUSH_AT: usize = 64 << 10;
 
 /// A queued message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,20 +131,112 @@ impl Outgoing {
     }
 }
 
+/// What the node thread and the link's thread share: the connection, and the bytes written to
+/// it but not yet taken by the socket.
+#[derive(Debug, Default)]
+struct Wire {
+    conn: Option<mio::net::TcpStream>,
+    unsent: Vec<u8>,
+}
+
+impl Wire {
+    /// Writes what the socket takes of `unsent` without blocking; a failed connection is
+    /// dropped (the link's thread reconnects on its next message).
+    fn write_some(&mut self, to: NodeId) {
+        let Some(conn) = &mut self.conn else {
+            self.unsent.clear();
+            return;
+        };
+        let mut written = 0;
+        while written < self.unsent.len() {
+            match conn.write(&self.unsent[written..]) {
+                Ok(0) => return self.failed(to, "connection closed".into()),
+                Ok(n) => written += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => return self.failed(to, e.to_string()),
+            }
+        }
+        self.unsent.drain(..written);
+    }
+
+    fn failed(&mut self, to: NodeId, error: String) {
+        tracing::debug!(peer = %to, %error, "send failed; reconnecting");
+        self.conn = None;
+        self.unsent.clear();
+    }
+}
+
+/// What the link's thread is asked to do.
+enum Job {
+    /// Send a message.
+    Send(Outgoing, Option<u64>),
+    /// Finish writing what the node thread left in `unsent` (the socket was full).
+    Flush,
+}
+
 /// The node thread's handle on one peer link.
-#[derive(Debug)]
+///
+/// When the link's thread has nothing queued and the connection is up, the node thread writes
+/// the frame itself, without blocking (one wake-up fewer per message, and none of the link
+/// thread's); whatever the socket does not take at once, and every message while the link's
+/// thread is busy (connecting, backing off, waiting on a slow peer), goes through the bounded
+/// queue. Order is kept: the node thread writes directly only while nothing is queued.
 pub struct PeerLink {
-    queue: SyncSender<(Outgoing, Option<u64>)>,
+    to: NodeId,
+    queue: SyncSender<Job>,
+    /// Jobs sent to the link's thread and not yet done by it.
+    queued: Arc<AtomicUsize>,
+    wire: Arc<Mutex<Wire>>,
+    log: LogReader<KvCommand>,
     dropped: Arc<AtomicU64>,
 }
 
+impl std::fmt::Debug for PeerLink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PeerLink")
+            .field("to", &self.to)
+            .field("queued", &self.queued.load(Ordering::Relaxed))
+            .field("dropped", &self.dropped())
+            .finish()
+    }
+}
+
 impl PeerLink {
-    /// Queues a message without blocking; drops it when the queue is full. `seq`, when the
-    /// server traces, is the message's number among its sends (sent in a `Frame::Traced`).
+    /// Sends a message without blocking: written at once when the link is idle and connected,
+    /// queued otherwise, dropped when the queue is full. `seq`, when the server traces, is the
+    /// message's number among its sends (sent in a `Frame::Traced`).
     pub fn send(&self, item: Outgoing, seq: Option<u64>) {
-        match self.queue.try_send((item, seq)) {
+        if let Ok(mut wire) = self.wire.try_lock() {
+            let small = match &item {
+                Outgoing::Append { count, .. } => *count <= DIRECT_MAX_ENTRIES,
+                Outgoing::Message(_) => true,
+            };
+            if small && self.queued.load(Ordering::Acquire) == 0 && wire.conn.is_some() {
+                let Some(frame) = encode(item, seq, &self.log, self.to) else {
+                    return;
+                };
+                // Nothing is queued, so the link's thread left `unsent` empty.
+                if write_frame(&mut wire.unsent, &frame).is_err() {
+                    tracing::warn!(peer = %self.to, bytes = frame.len(), "frame too large; dropped");
+                    return;
+                }
+                wire.write_some(self.to);
+                if !wire.unsent.is_empty() {
+                    self.enqueue(Job::Flush);
+                }
+                return;
+            }
+        }
+        self.enqueue(Job::Send(item, seq));
+    }
+
+    fn enqueue(&self, job: Job) {
+        self.queued.fetch_add(1, Ordering::AcqRel);
+        match self.queue.try_send(job) {
             Ok(()) => {}
             Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+                self.queued.fetch_sub(1, Ordering::AcqRel);
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if n.is_power_of_two() {
                     tracing::debug!(dropped = n, "peer queue full, message dropped");
@@ -147,6 +251,24 @@ impl PeerLink {
     }
 }
 
+/// The frame for `item`, its entries read from `log`; `None` if the log no longer holds them.
+fn encode(
+    item: Outgoing,
+    seq: Option<u64>,
+    log: &LogReader<KvCommand>,
+    to: NodeId,
+) -> Option<Vec<u8>> {
+    let Some(message) = item.resolve(log) else {
+        tracing::debug!(peer = %to, "entries gone from the log, message dropped");
+        return None;
+    };
+    let frame = match seq {
+        None => Frame::Raft(message),
+        Some(seq) => Frame::Traced { seq, message },
+    };
+    Some(frame.encode())
+}
+
 /// Starts the link from `me` to peer `to` at `addr`, reconnecting on the schedule `backoff`.
 pub fn spawn(
     me: NodeId,
@@ -155,131 +277,156 @@ pub fn spawn(
     addr: SocketAddr,
     log: LogReader<KvCommand>,
     backoff: Backoff,
-) -> PeerLink {
+) -> std::io::Result<PeerLink> {
     let (queue, rx) = std::sync::mpsc::sync_channel(QUEUE_CAPACITY);
     let hello = Frame::Hello {
         from: me,
         client_addr: my_client_addr,
     }
     .encode();
+    let queued = Arc::new(AtomicUsize::new(0));
+    let wire = Arc::new(Mutex::new(Wire::default()));
+    let sender = Sender {
+        to,
+        addr,
+        hello,
+        log: log.clone(),
+        poll: Poll::new()?,
+        events: Events::with_capacity(4),
+        wire: Arc::clone(&wire),
+        queued: Arc::clone(&queued),
+        backoff,
+    };
     std::thread::Builder::new()
         .name(format!("send-{to}"))
-        .spawn(move || Sender::new(to, addr, hello, log, backoff).run(rx))
-        .expect("spawn a peer thread");
-    PeerLink {
+        .spawn(move || sender.run(rx))?;
+    Ok(PeerLink {
+        to,
         queue,
+        queued,
+        wire,
+        log,
         dropped: Arc::new(AtomicU64::new(0)),
-    }
+    })
 }
 
+/// The link's thread: connects, reconnects with backoff, and sends what is queued, waiting for
+/// a slow peer's socket up to [`WRITE_TIMEOUT`] before it gives the connection up.
 struct Sender {
     to: NodeId,
     addr: SocketAddr,
     hello: Vec<u8>,
     log: LogReader<KvCommand>,
-    conn: Option<BufWriter<TcpStream>>,
+    /// Watches the connection for room to write.
+    poll: Poll,
+    events: Events,
+    wire: Arc<Mutex<Wire>>,
+    queued: Arc<AtomicUsize>,
     backoff: Backoff,
 }
 
 impl Sender {
-    fn new(
-        to: NodeId,
-        addr: SocketAddr,
-        hello: Vec<u8>,
-        log: LogReader<KvCommand>,
-        backoff: Backoff,
-    ) -> Self {
-        Sender {
-            to,
-            addr,
-            hello,
-            log,
-            conn: None,
-            backoff,
-        }
-    }
-
     /// Sends until the node thread drops its handle.
-    fn run(mut self, rx: Receiver<(Outgoing, Option<u64>)>) {
-        while let Ok((item, seq)) = rx.recv() {
-            self.send(item, seq);
-            // Send what else is queued before flushing: one write for a burst.
+    fn run(mut self, rx: Receiver<Job>) {
+        while let Ok(job) = rx.recv() {
+            let wire = Arc::clone(&self.wire);
+            let mut wire = wire.lock().unwrap_or_else(|p| p.into_inner());
+            self.job(&mut wire, job);
+            // Take what else is queued before writing: one write for a burst.
             loop {
                 match rx.try_recv() {
-                    Ok((item, seq)) => self.send(item, seq),
+                    Ok(job) => self.job(&mut wire, job),
                     Err(TryRecvError::Empty) => break,
                     Err(TryRecvError::Disconnected) => return,
                 }
             }
-            self.flush();
+            self.flush(&mut wire);
         }
     }
 
-    fn send(&mut self, item: Outgoing, seq: Option<u64>) {
-        let Some(message) = item.resolve(&self.log) else {
-            tracing::debug!(peer = %self.to, "entries gone from the log, message dropped");
+    fn job(&mut self, wire: &mut Wire, job: Job) {
+        // Under the lock, so the node thread sees the count fall only once the job's bytes
+        // are in `unsent`, ahead of anything it writes itself.
+        self.queued.fetch_sub(1, Ordering::AcqRel);
+        let Job::Send(item, seq) = job else {
             return;
         };
-        let Some(conn) = self.connection() else {
+        let Some(frame) = encode(item, seq, &self.log, self.to) else {
             return;
         };
-        let frame = match seq {
-            None => Frame::Raft(message),
-            Some(seq) => Frame::Traced { seq, message },
-        };
-        if let Err(e) = write_frame(conn, &frame.encode()) {
-            tracing::debug!(peer = %self.to, error = %e, "send failed; reconnecting");
-            self.conn = None;
+        if wire.conn.is_none() && !self.connect(wire) {
+            return;
+        }
+        if write_frame(&mut wire.unsent, &frame).is_err() {
+            tracing::warn!(peer = %self.to, bytes = frame.len(), "frame too large; dropped");
+        }
+        if wire.unsent.len() >= FLUSH_AT {
+            self.flush(wire);
         }
     }
 
-    fn flush(&mut self) {
-        if let Some(conn) = &mut self.conn {
-            if let Err(e) = conn.flush() {
-                tracing::debug!(peer = %self.to, error = %e, "send failed; reconnecting");
-                self.conn = None;
+    /// Writes all of `unsent`, waiting for room when the socket is full.
+    fn flush(&mut self, wire: &mut Wire) {
+        while !wire.unsent.is_empty() && wire.conn.is_some() {
+            wire.write_some(self.to);
+            if wire.unsent.is_empty() || wire.conn.is_none() {
+                return;
+            }
+            match self.poll.poll(&mut self.events, Some(WRITE_TIMEOUT)) {
+                Ok(()) if self.events.is_empty() => {
+                    wire.failed(self.to, format!("no room to write for {WRITE_TIMEOUT:?}"))
+                }
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) => wire.failed(self.to, e.to_string()),
             }
         }
     }
 
-    /// The connection, (re)connecting first. A failed attempt waits out the backoff (which
+    /// Connects, the `Hello` first in `unsent`. A failed attempt waits out the backoff (which
     /// doubles up to a cap) and gives up on the current message.
-    fn connection(&mut self) -> Option<&mut BufWriter<TcpStream>> {
-        if self.conn.is_none() {
-            match self.connect() {
-                Ok(conn) => {
-                    tracing::debug!(
-                        peer = %self.to,
-                        addr = %self.addr,
-                        failed_attempts = self.backoff.failures(),
-                        "connected"
-                    );
-                    self.backoff.connected();
-                    self.conn = Some(conn);
+    fn connect(&mut self, wire: &mut Wire) -> bool {
+        match self.try_connect() {
+            Ok(mut stream) => {
+                if let Err(e) =
+                    self.poll
+                        .registry()
+                        .register(&mut stream, Token(0), Interest::WRITABLE)
+                {
+                    tracing::warn!(peer = %self.to, error = %e, "cannot watch the connection");
+                    return false;
                 }
-                Err(e) => {
-                    let wait = self.backoff.failed();
-                    tracing::debug!(
-                        peer = %self.to,
-                        attempt = self.backoff.failures(),
-                        retry_in_ms = wait.as_millis() as u64,
-                        error = %e,
-                        "connect failed"
-                    );
-                    std::thread::sleep(wait);
-                    return None;
-                }
+                tracing::debug!(
+                    peer = %self.to,
+                    addr = %self.addr,
+                    failed_attempts = self.backoff.failures(),
+                    "connected"
+                );
+                self.backoff.connected();
+                wire.unsent.clear();
+                let _ = write_frame(&mut wire.unsent, &self.hello);
+                wire.conn = Some(stream);
+                true
+            }
+            Err(e) => {
+                let wait = self.backoff.failed();
+                tracing::debug!(
+                    peer = %self.to,
+                    attempt = self.backoff.failures(),
+                    retry_in_ms = wait.as_millis() as u64,
+                    error = %e,
+                    "connect failed"
+                );
+                std::thread::sleep(wait);
+                false
             }
         }
-        self.conn.as_mut()
     }
 
-    fn connect(&self) -> std::io::Result<BufWriter<TcpStream>> {
+    fn try_connect(&self) -> std::io::Result<mio::net::TcpStream> {
         let stream = TcpStream::connect_timeout(&self.addr, CONNECT_TIMEOUT)?;
         stream.set_nodelay(true)?;
-        stream.set_write_timeout(Some(Duration::from_secs(2)))?;
-        let mut conn = BufWriter::with_capacity(64 << 10, stream);
-        write_frame(&mut conn, &self.hello)?;
-        Ok(conn)
+        stream.set_nonblocking(true)?;
+        Ok(mio::net::TcpStream::from_std(stream))
     }
 }
