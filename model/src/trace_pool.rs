@@ -6,7 +6,6 @@
 //! reused from chunk to chunk (a step is parsed into the allocations of the step that held
 //! its place before), so that threads do not free each other's memory line by line.
 
-use crate::trace_file::CHUNK;
 use crate::trace_file::{blank, finish, header_of, read_step_into, serial, Chunks, ReadError};
 use refraft::trace::{Report, Step, StepReader, TraceError, Validator};
 use std::io::Read;
@@ -15,9 +14,16 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
-/// About how many bytes of lines a piece holds: small enough that the threads share a chunk's
+/// How much of the trace one batch holds. Small enough that a batch's text and parsed steps
+/// stay in the cores' caches between parsing and checking: with 4 MiB batches (the size the
+/// one-thread path reads at once) two threads spent twice the CPU time of one, and gained
+/// nothing; with 256 KiB, 0.2 s of CPU time in all and 0.12 s of wall-clock time against
+/// 0.17 s and 0.18 s on one thread (252,421 lines).
+const BATCH: usize = 256 << 10;
+
+/// About how many bytes of lines a piece holds: small enough that the threads share a batch's
 /// last pieces evenly, large enough that claiming one costs nothing next to parsing it.
-const PIECE: usize = 64 << 10;
+const PIECE: usize = 16 << 10;
 
 /// Batches kept for reuse, at most.
 const KEPT: usize = 4;
@@ -37,7 +43,7 @@ const KEPT: usize = 4;
 /// assert!(report.passed() && report.steps == 1000);
 /// ```
 pub fn validate_parallel(reader: impl Read, threads: usize) -> Result<Report, ReadError> {
-    parallel(reader, threads, CHUNK)
+    parallel(reader, threads, BATCH)
 }
 
 /// [`validate_parallel`] in chunks of `chunk` bytes.
