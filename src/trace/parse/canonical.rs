@@ -42,7 +42,7 @@ pub(super) fn step_into(line: &[u8], step: &mut Step, spare: &mut Spare) -> R<()
 
 impl<'a> Cursor<'a> {
     /// Exactly these bytes next.
-    #[inline]
+    #[inline(always)]
     fn lit<const N: usize>(&mut self, s: &[u8; N]) -> R<()> {
         if self.opt_lit(s) {
             Ok(())
@@ -52,10 +52,12 @@ impl<'a> Cursor<'a> {
     }
 
     /// These bytes next, if they are.
-    #[inline]
+    #[inline(always)]
     fn opt_lit<const N: usize>(&mut self, s: &[u8; N]) -> bool {
-        // A comparison of N known bytes, which the compiler inlines (no memcmp call).
-        if self.b.get(self.i..self.i + N) == Some(&s[..]) {
+        // A comparison of two arrays of N bytes, which the compiler makes a few wide loads
+        // and compares (no memcmp call).
+        let here = self.b.get(self.i..self.i + N);
+        if here.and_then(|h| <&[u8; N]>::try_from(h).ok()) == Some(s) {
             self.i += N;
             true
         } else {
@@ -77,23 +79,37 @@ impl<'a> Cursor<'a> {
     }
 
     /// A number right here (no whitespace before it): up to seven digits at once from the
-    /// eight bytes at the cursor (when the line has them), else up to 19 in one tight loop,
-    /// longer ones by the general reader (which checks for overflow).
-    #[inline]
+    /// eight bytes at the cursor (when the line has them), else by [`Cursor::digits_slow`].
+    #[inline(always)]
     fn digits(&mut self) -> R<u64> {
         let start = self.i;
-        if let Some(&word) = self
+        let word = self
             .b
             .get(start..start + 8)
-            .and_then(|w| <&[u8; 8]>::try_from(w).ok())
-        {
+            .and_then(|w| <&[u8; 8]>::try_from(w).ok());
+        if let Some(&word) = word {
             let word = u64::from_le_bytes(word);
             let n = leading_digits(word);
-            if (1..8).contains(&n) {
-                let v = eight_digits(word, n);
-                return self.number_end(start, n, v);
+            // The byte after the digits is in the word too.
+            let (first, after) = (word as u8, (word >> (8 * (n & 7))) as u8);
+            if (1..8).contains(&n)
+                && !(n > 1 && first == b'0')
+                && !matches!(after, b'.' | b'e' | b'E')
+            {
+                self.i = start + n;
+                return Ok(eight_digits(word, n));
             }
         }
+        self.digits_slow()
+    }
+
+    /// [`Cursor::digits`] near the end of the line, for eight digits or more, and to decline:
+    /// up to 19 digits in one loop, longer ones by the general reader (which checks for
+    /// overflow).
+    #[cold]
+    #[inline(never)]
+    fn digits_slow(&mut self) -> R<u64> {
+        let start = self.i;
         let mut v: u64 = 0;
         let mut i = start;
         while let Some(&c) = self.b.get(i) {
@@ -550,6 +566,35 @@ mod tests {
             if (1..8).contains(&n) {
                 let want: u64 = std::str::from_utf8(&bytes[..n]).unwrap().parse().unwrap();
                 assert_eq!(eight_digits(word, n), want, "{bytes:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn numbers_decline_what_serde_reads_otherwise_far_from_and_near_the_line_end() {
+        use crate::trace::parse::Cursor;
+        let read = |text: &[u8]| {
+            let mut c = Cursor { b: text, i: 0 };
+            c.digits().ok().map(|v| (v, c.i))
+        };
+        for pad in [&b""[..], b",,,,,,,,"] {
+            let with = |n: &[u8]| [n, pad].concat();
+            assert_eq!(read(&with(b"0")), Some((0, 1)));
+            assert_eq!(read(&with(b"7}")), Some((7, 1)));
+            assert_eq!(read(&with(b"1234567,")), Some((1_234_567, 7)));
+            assert_eq!(read(&with(b"123456789}")), Some((123_456_789, 9)));
+            assert_eq!(read(&with(b"18446744073709551615}")), Some((u64::MAX, 20)));
+            for bad in [
+                &b"01"[..],
+                b"00",
+                b"1.5",
+                b"2e3",
+                b"3E1",
+                b"-1",
+                b",",
+                b"18446744073709551616",
+            ] {
+                assert_eq!(read(&with(bad)), None, "{}", String::from_utf8_lossy(bad));
             }
         }
     }
