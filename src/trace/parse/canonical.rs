@@ -7,6 +7,7 @@
 //! The step is read into the caller's [`Step`], refilling the vectors and maps it holds from
 //! the line before (and those kept in a [`Spare`]) rather than allocating new ones.
 
+use super::fields::MsgKind;
 use super::reuse::Spare;
 use super::{Cursor, R};
 use crate::trace::format::{
@@ -176,17 +177,49 @@ impl<'a> Cursor<'a> {
         })
     }
 
-    /// A tag's value up to its closing quote (the opening one already read).
+    /// A message's type and its closing quote (the opening one already read), the common
+    /// ones first.
     #[inline]
-    fn tag_value(&mut self) -> R<&'a [u8]> {
-        let start = self.i;
-        match self.b[start..].iter().position(|&c| c == b'"') {
-            Some(n) => {
-                self.i = start + n + 1;
-                Ok(&self.b[start..start + n])
-            }
-            None => self.fail(),
-        }
+    fn msg_kind(&mut self) -> R<MsgKind> {
+        Ok(if self.opt_lit(b"AppendEntriesResponse\"") {
+            MsgKind::AppendEntriesResponse
+        } else if self.opt_lit(b"AppendEntries\"") {
+            MsgKind::AppendEntries
+        } else if self.opt_lit(b"HeartbeatResponse\"") {
+            MsgKind::HeartbeatResponse
+        } else if self.opt_lit(b"Heartbeat\"") {
+            MsgKind::Heartbeat
+        } else if self.opt_lit(b"RequestVoteResponse\"") {
+            MsgKind::RequestVoteResponse
+        } else if self.opt_lit(b"RequestVote\"") {
+            MsgKind::RequestVote
+        } else if self.opt_lit(b"ReadIndexResponse\"") {
+            MsgKind::ReadIndexResponse
+        } else if self.opt_lit(b"ReadIndex\"") {
+            MsgKind::ReadIndex
+        } else if self.opt_lit(b"TimeoutNow\"") {
+            MsgKind::TimeoutNow
+        } else {
+            return self.fail();
+        })
+    }
+
+    /// An effect's name and its closing quote (the opening one already read).
+    #[inline]
+    fn effect_kind(&mut self) -> R<EffectKind> {
+        Ok(if self.opt_lit(b"send\"") {
+            EffectKind::Send
+        } else if self.opt_lit(b"persist_hard_state\"") {
+            EffectKind::PersistHardState
+        } else if self.opt_lit(b"persist_log\"") {
+            EffectKind::PersistLog
+        } else if self.opt_lit(b"apply\"") {
+            EffectKind::Apply
+        } else if self.opt_lit(b"reply\"") {
+            EffectKind::Reply
+        } else {
+            return self.fail();
+        })
     }
 
     /// `{"1":27,"2":27}`: ids as decimal strings, in increasing order (as a `BTreeMap` writes
@@ -289,16 +322,16 @@ impl<'a> Cursor<'a> {
 
     fn exact_msg(&mut self, spare: &mut Spare) -> R<Msg> {
         self.lit(b"{\"type\":\"")?;
-        let tag = self.tag_value()?;
+        let tag = self.msg_kind()?;
         let term = self.num(b",\"term\":")?;
         let msg = match tag {
-            b"RequestVote" => Msg::RequestVote {
+            MsgKind::RequestVote => Msg::RequestVote {
                 term,
                 last_log_index: self.num(b",\"last_log_index\":")?,
                 last_log_term: self.num(b",\"last_log_term\":")?,
                 pre_vote: self.opt_lit(b",\"pre_vote\":true"),
             },
-            b"RequestVoteResponse" => {
+            MsgKind::RequestVoteResponse => {
                 self.lit(b",\"granted\":")?;
                 Msg::RequestVoteResponse {
                     term,
@@ -306,7 +339,7 @@ impl<'a> Cursor<'a> {
                     pre_vote: self.opt_lit(b",\"pre_vote\":true"),
                 }
             }
-            b"AppendEntries" => {
+            MsgKind::AppendEntries => {
                 let prev_log_index = self.num(b",\"prev_log_index\":")?;
                 let prev_log_term = self.num(b",\"prev_log_term\":")?;
                 self.lit(b",\"entries\":")?;
@@ -331,7 +364,7 @@ impl<'a> Cursor<'a> {
                     leader_commit: self.num(b",\"leader_commit\":")?,
                 }
             }
-            b"AppendEntriesResponse" => {
+            MsgKind::AppendEntriesResponse => {
                 self.lit(b",\"success\":")?;
                 let success = self.bool()?;
                 let match_index = match self.opt_lit(b",\"match_index\":") {
@@ -349,21 +382,21 @@ impl<'a> Cursor<'a> {
                     reject_index,
                 }
             }
-            b"TimeoutNow" => Msg::TimeoutNow { term },
-            b"Heartbeat" => Msg::Heartbeat {
+            MsgKind::TimeoutNow => Msg::TimeoutNow { term },
+            MsgKind::Heartbeat => Msg::Heartbeat {
                 term,
                 round: self.num(b",\"round\":")?,
             },
-            b"HeartbeatResponse" => Msg::HeartbeatResponse {
+            MsgKind::HeartbeatResponse => Msg::HeartbeatResponse {
                 term,
                 round: self.num(b",\"round\":")?,
             },
-            b"ReadIndex" => Msg::ReadIndex {
+            MsgKind::ReadIndex => Msg::ReadIndex {
                 term,
                 client: self.num(b",\"client\":")?,
                 serial: self.num(b",\"serial\":")?,
             },
-            b"ReadIndexResponse" => {
+            MsgKind::ReadIndexResponse => {
                 let client = self.num(b",\"client\":")?;
                 let serial = self.num(b",\"serial\":")?;
                 self.lit(b",\"read_index\":")?;
@@ -374,7 +407,6 @@ impl<'a> Cursor<'a> {
                     read_index: self.null_or_u64()?,
                 }
             }
-            _ => return self.fail(),
         };
         self.lit(b"}")?;
         Ok(msg)
@@ -396,8 +428,8 @@ impl<'a> Cursor<'a> {
 
     fn exact_effect(&mut self, spare: &mut Spare) -> R<StepEffect> {
         self.lit(b"{\"effect\":\"")?;
-        let effect = match self.tag_value()? {
-            b"send" => {
+        let effect = match self.effect_kind()? {
+            EffectKind::Send => {
                 let to = self.num(b",\"to\":")?;
                 let id = match self.opt_lit(b",\"id\":") {
                     true => Some(self.exact_id()?),
@@ -410,7 +442,7 @@ impl<'a> Cursor<'a> {
                     msg: self.exact_msg(spare)?,
                 }
             }
-            b"persist_hard_state" => {
+            EffectKind::PersistHardState => {
                 let term = self.num(b",\"term\":")?;
                 self.lit(b",\"vote\":")?;
                 StepEffect::PersistHardState {
@@ -418,14 +450,14 @@ impl<'a> Cursor<'a> {
                     vote: self.null_or_u64()?,
                 }
             }
-            b"persist_log" => {
+            EffectKind::PersistLog => {
                 let from = self.num(b",\"from\":")?;
                 self.lit(b",\"entries\":")?;
                 let mut entries = spare.numbers();
                 self.u64s_into(&mut entries)?;
                 StepEffect::PersistLog { from, entries }
             }
-            b"apply" => StepEffect::Apply {
+            EffectKind::Apply => StepEffect::Apply {
                 index: self.num(b",\"index\":")?,
                 term: self.num(b",\"term\":")?,
                 digest: match self.opt_lit(b",\"digest\":") {
@@ -437,7 +469,7 @@ impl<'a> Cursor<'a> {
                     false => None,
                 },
             },
-            b"reply" => {
+            EffectKind::Reply => {
                 let client = self.num(b",\"client\":")?;
                 let serial = self.num(b",\"serial\":")?;
                 self.lit(b",\"ok\":")?;
@@ -452,7 +484,6 @@ impl<'a> Cursor<'a> {
                     lease: self.opt_lit(b",\"lease\":true"),
                 }
             }
-            _ => return self.fail(),
         };
         self.lit(b"}")?;
         Ok(effect)
@@ -502,6 +533,15 @@ fn id_map_slot(map: &mut BTreeMap<u64, u64>, spare: &mut BTreeMap<u64, u64>, pre
             map.clear();
         }
     }
+}
+
+/// The effects of the format.
+enum EffectKind {
+    Send,
+    PersistHardState,
+    PersistLog,
+    Apply,
+    Reply,
 }
 
 const ONES: u64 = 0x0101_0101_0101_0101;
