@@ -13,6 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 /// How much of the trace one batch holds. Small enough that a batch's text and parsed steps
 /// stay in the cores' caches between parsing and checking: with 4 MiB batches (the size the
@@ -24,6 +25,10 @@ const BATCH: usize = 256 << 10;
 /// About how many bytes of lines a piece holds: small enough that the threads share a batch's
 /// last pieces evenly, large enough that claiming one costs nothing next to parsing it.
 const PIECE: usize = 16 << 10;
+
+/// How long the checking thread waits for a piece another thread is parsing before it parses
+/// the piece itself: several times what a piece takes (about 20 µs).
+const STALL: Duration = Duration::from_micros(200);
 
 /// Batches kept for reuse, at most.
 const KEPT: usize = 4;
@@ -43,11 +48,16 @@ const KEPT: usize = 4;
 /// assert!(report.passed() && report.steps == 1000);
 /// ```
 pub fn validate_parallel(reader: impl Read, threads: usize) -> Result<Report, ReadError> {
-    parallel(reader, threads, BATCH)
+    parallel(reader, threads, BATCH, STALL)
 }
 
-/// [`validate_parallel`] in chunks of `chunk` bytes.
-fn parallel(reader: impl Read, threads: usize, chunk: usize) -> Result<Report, ReadError> {
+/// [`validate_parallel`] in chunks of `chunk` bytes, waiting at most `stall` for a piece.
+fn parallel(
+    reader: impl Read,
+    threads: usize,
+    chunk: usize,
+    stall: Duration,
+) -> Result<Report, ReadError> {
     if threads <= 1 {
         return serial(reader, chunk);
     }
@@ -71,6 +81,8 @@ fn parallel(reader: impl Read, threads: usize, chunk: usize) -> Result<Report, R
             validator: None,
             number: 0,
             parser: StepReader::new(),
+            own: Parsed::default(),
+            stall,
             kept: Vec::new(),
         }
         .run(reader, chunk)
@@ -187,23 +199,38 @@ impl Batch {
         self.ready.notify_all();
     }
 
-    /// Returns once `piece` is parsed, parsing unclaimed pieces (it or later ones) meanwhile.
-    fn wait_for(&self, piece: usize, parser: &mut StepReader) {
+    /// Returns once `piece` is parsed, parsing unclaimed pieces (it or later ones) meanwhile:
+    /// `false` if it is in its slot; `true` if it was parsed into `own` instead, because the
+    /// thread that claimed it had not finished after `stall` ([`STALL`]: on a busy machine, a
+    /// thread descheduled in the middle of a piece would otherwise hold this one up for a
+    /// whole time slice).
+    fn wait_for(
+        &self,
+        piece: usize,
+        stall: Duration,
+        parser: &mut StepReader,
+        own: &mut Parsed,
+    ) -> bool {
         while !lock(&self.done)[piece] {
             match self.claim() {
                 Some(p) => self.parse(p, parser),
                 None => {
-                    let mut done = lock(&self.done);
-                    while !done[piece] {
-                        done = self
-                            .ready
-                            .wait(done)
-                            .unwrap_or_else(PoisonError::into_inner);
+                    let done = lock(&self.done);
+                    let (done, _) = self
+                        .ready
+                        .wait_timeout_while(done, stall, |done| !done[piece])
+                        .unwrap_or_else(PoisonError::into_inner);
+                    if done[piece] {
+                        return false;
                     }
-                    return;
+                    drop(done);
+                    let (start, end) = self.pieces[piece];
+                    own.parse(&self.text[start..end], parser);
+                    return true;
                 }
             }
         }
+        false
     }
 }
 
@@ -214,6 +241,10 @@ struct Pipeline<'a> {
     /// Lines before the batch being checked (or being scanned for the header).
     number: usize,
     parser: StepReader,
+    /// A piece this thread parsed again rather than wait for it.
+    own: Parsed,
+    /// How long to wait for a piece another thread is parsing.
+    stall: Duration,
     /// Batches checked, for reuse once no helper holds them.
     kept: Vec<Arc<Batch>>,
 }
@@ -268,8 +299,13 @@ impl Pipeline<'_> {
     /// Checks the batch's steps in line order.
     fn check(&mut self, batch: &Batch) -> Result<(), ReadError> {
         for piece in 0..batch.pieces.len() {
-            batch.wait_for(piece, &mut self.parser);
-            let parsed = lock(&batch.slots[piece]);
+            let slot;
+            let parsed = if batch.wait_for(piece, self.stall, &mut self.parser, &mut self.own) {
+                &self.own
+            } else {
+                slot = lock(&batch.slots[piece]);
+                &*slot
+            };
             let Some(v) = self.validator.as_mut() else {
                 return Err(gone());
             };
@@ -293,9 +329,10 @@ fn gone() -> ReadError {
 }
 #[cfg(test)]
 mod tests {
-    use super::parallel;
+    use super::{parallel, STALL};
     use crate::trace_file::ReadError;
     use refraft::sim::{churn, NetworkConfig, SimConfig, Simulation};
+    use std::time::Duration;
 
     /// One byte per `read`, as a slow pipe would give them.
     struct Trickle<'a>(&'a [u8]);
@@ -362,22 +399,25 @@ mod tests {
         broken_rule.replace_range(at..at + 10, "\"commit\":9");
         assert!(steps.len() > 300, "{} steps", steps.len());
         for input in [&good, &bad, &broken_rule] {
-            let want = outcome(parallel(input.as_bytes(), 1, 1 << 20));
+            let want = outcome(parallel(input.as_bytes(), 1, 1 << 20, STALL));
             assert_eq!(
                 want,
                 outcome(fresh(input)),
                 "reused steps against fresh ones"
             );
             for (threads, chunk) in [(1, 100), (2, 1), (2, 700), (3, 4096), (4, 1 << 20)] {
-                let got = outcome(parallel(input.as_bytes(), threads, chunk));
-                assert_eq!(got, want, "{threads} threads, chunks of {chunk}");
+                // With no patience, this thread parses again each piece it finds claimed.
+                for stall in [STALL, Duration::ZERO] {
+                    let got = outcome(parallel(input.as_bytes(), threads, chunk, stall));
+                    assert_eq!(got, want, "{threads} threads, chunks of {chunk}, {stall:?}");
+                }
             }
-            let got = outcome(parallel(Trickle(input.as_bytes()), 2, 512));
+            let got = outcome(parallel(Trickle(input.as_bytes()), 2, 512, STALL));
             assert_eq!(got, want, "one byte per read");
         }
-        assert!(outcome(parallel(good.as_bytes(), 2, 512))
+        assert!(outcome(parallel(good.as_bytes(), 2, 512, STALL))
             .starts_with(&format!("{} steps, []", steps.len())));
-        assert!(outcome(parallel(bad.as_bytes(), 2, 512)).starts_with("error line "));
-        assert!(outcome(parallel(broken_rule.as_bytes(), 2, 512)).contains("rule:"));
+        assert!(outcome(parallel(bad.as_bytes(), 2, 512, STALL)).starts_with("error line "));
+        assert!(outcome(parallel(broken_rule.as_bytes(), 2, 512, STALL)).contains("rule:"));
     }
 }
