@@ -241,16 +241,26 @@ impl<'a> Cursor<'a> {
         let mut in_place = true;
         let mut last = None;
         loop {
-            self.lit(b"\"")?;
-            if !self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
-                return self.fail();
-            }
-            let id = self.digits()?;
+            let id = match self.b.get(self.i..self.i + 4) {
+                // `"7":`, the common case, in one look.
+                Some(&[b'"', d, b'"', b':']) if d.is_ascii_digit() => {
+                    self.i += 4;
+                    u64::from(d - b'0')
+                }
+                _ => {
+                    self.lit(b"\"")?;
+                    if !self.b.get(self.i).is_some_and(u8::is_ascii_digit) {
+                        return self.fail();
+                    }
+                    let id = self.digits()?;
+                    self.lit(b"\":")?;
+                    id
+                }
+            };
             if last.is_some_and(|last| last >= id) {
                 return self.fail();
             }
             last = Some(id);
-            self.lit(b"\":")?;
             let value = self.digits()?;
             scratch.push((id, value));
             if in_place {
