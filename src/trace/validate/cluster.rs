@@ -122,6 +122,10 @@ impl Cluster {
 
     /// The runs that begin at or after `from` begin where every other log puts their term.
     fn log_matching(&mut self, log: &Runs, from: u64, f: &mut Findings) {
+        if from > log.len() {
+            // No run begins at or after `from` (and an empty log has none).
+            return;
+        }
         for (term, start, before) in log.starts_from(from) {
             if term < before {
                 f.report(
