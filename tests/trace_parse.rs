@@ -6,7 +6,7 @@
 use proptest::collection::{btree_map, vec};
 use proptest::prelude::*;
 use refraft::trace::{
-    parse_step, Kind, MessageId, Msg, StateView, Step, StepEffect, StepInput, TraceRole,
+    parse_step, Kind, MessageId, Msg, StateView, Step, StepEffect, StepInput, StepReader, TraceRole,
 };
 
 fn small() -> impl Strategy<Value = u64> {
@@ -273,6 +273,34 @@ proptest! {
             }
         }
         agrees_with_serde(&line)?;
+    }
+
+    /// One `StepReader` and one `Step` reused line after line (the leaders' maps refilled in
+    /// place, the buffers of declined lines too) read what `parse_step` reads from scratch.
+    #[test]
+    fn a_reused_step_reads_what_a_fresh_one_does(
+        lines in vec((step(), vec(mutation(), 0..3)), 1..16),
+    ) {
+        let mut reader = StepReader::new();
+        let mut reused = Step::default();
+        for (step, edits) in lines {
+            let mut line = serde_json::to_vec(&step).unwrap();
+            for (at, op, byte) in edits {
+                let at = at % (line.len() + 1);
+                match op {
+                    0 if at < line.len() => line[at] = byte,
+                    1 if at < line.len() => {
+                        line.remove(at);
+                    }
+                    _ => line.insert(at, byte),
+                }
+            }
+            match (parse_step(&line), reader.read_into(&line, &mut reused)) {
+                (Ok(fresh), Ok(())) => prop_assert_eq!(&reused, &fresh),
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
+                (a, b) => prop_assert!(false, "fresh {:?}, reused {:?}", a, b),
+            }
+        }
     }
 }
 

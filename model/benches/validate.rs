@@ -1,7 +1,7 @@
 //! `validate` throughput: a simulator trace (five servers, client load, leaders crashing or cut
 //! off, restarts, a network that loses, duplicates and reorders: `sim::churn`, seed 2) read from
-//! NDJSON bytes in memory and checked, on one thread (`validate/1`) and with two parsing
-//! threads (`validate/2`). Throughput is in trace lines; the bytes per line are printed once.
+//! NDJSON bytes in memory and checked, on one thread (`validate/1`) and on two (`validate/2`:
+//! both parse, one checks). Throughput is in trace lines; the bytes per line are printed once.
 //!
 //! ```text
 //! cargo bench -p refraft-model --bench validate

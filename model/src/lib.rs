@@ -39,6 +39,7 @@ pub mod symmetry;
 pub mod trace;
 pub mod trace_data;
 pub mod trace_file;
+pub mod trace_pool;
 
 pub use actor::{ActorState, ModelTimer, RaftActor};
 pub use client::{client_command, ClientState};

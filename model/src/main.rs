@@ -62,7 +62,8 @@ enum Command {
     Validate {
         /// The trace file.
         file: PathBuf,
-        /// Threads parsing lines while one checks them (0: one per core; 1: all on one).
+        /// Threads in all: one checks the steps in line order (and parses when it would
+        /// wait), the others parse (0: one per core; 1: all on one).
         #[arg(long, default_value_t = 0)]
         threads: usize,
     },

@@ -15,7 +15,8 @@ use refraft::trace::{Header, Kind, MessageId, Recorder, Step};
 use refraft::{Input, KvCommand, KvStore, Message, NodeEffects};
 use std::collections::HashMap;
 
-pub use crate::trace_file::{validate, validate_parallel, ReadError};
+pub use crate::trace_file::{validate, ReadError};
+pub use crate::trace_pool::validate_parallel;
 
 /// The trace of a replayed path: `states[0]` is the initial state and `states[i + 1]` the
 /// state after `steps[i]`. Servers are nodes `0..n`, as in the model. Fails if re-stepping a

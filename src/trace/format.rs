@@ -32,10 +32,11 @@ impl Header {
 }
 
 /// What started a step.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// A server's first start, from empty (or scenario-given) storage.
+    #[default]
     Init,
     /// A start after a crash, from what the server had persisted.
     Restart,
@@ -261,10 +262,11 @@ pub enum StepEffect {
 }
 
 /// A server's role (§5.1).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TraceRole {
     /// Follower.
+    #[default]
     Follower,
     /// Asking for pre-votes (dissertation §9.6).
     PreCandidate,
@@ -306,6 +308,23 @@ pub struct StateView {
 
 fn one() -> u64 {
     1
+}
+
+impl Default for StateView {
+    /// A follower's empty state in term 0 (the state of an `init` line of an empty server).
+    fn default() -> Self {
+        StateView {
+            term: 0,
+            vote: None,
+            role: TraceRole::Follower,
+            log: Vec::new(),
+            log_from: 1,
+            commit: 0,
+            applied: 0,
+            next: BTreeMap::new(),
+            r#match: BTreeMap::new(),
+        }
+    }
 }
 
 fn is_one(n: &u64) -> bool {
@@ -352,8 +371,9 @@ pub fn runs_of(terms: impl IntoIterator<Item = u64>) -> Vec<(u64, u64)> {
     runs
 }
 
-/// One step of one server: a line of the trace after the header.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// One step of one server: a line of the trace after the header. The default is an empty
+/// server's `init` (seq 0, node 0), a value to read lines into ([`StepReader`](super::StepReader)).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Step {
     /// Position in the trace; strictly increasing.
     pub seq: u64,

@@ -18,6 +18,6 @@ pub use format::{
     TraceRole, VERSION,
 };
 pub use merge::{merge, MergeError};
-pub use parse::{parse_step, NotCanonical};
+pub use parse::{parse_step, NotCanonical, StepReader};
 pub use record::{digest_of, input_of, msg_of, state_of, timer_name, Recorder};
 pub use validate::{Report, TraceError, TraceRule, Validator, Violation};

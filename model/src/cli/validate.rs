@@ -12,7 +12,8 @@ const SHOWN: usize = 20;
 
 /// Validates `file` (`-` reads standard input). Exit code 0 if every rule holds, 1 on a
 /// violation; an unreadable or malformed trace is an error (exit code 2).
-/// `threads` parse in parallel (0: one per core; 1: parse and check on this thread).
+/// `threads` threads in all share the parsing, this one checking (0: one per core; 1: parse
+/// and check on this thread).
 pub fn run(file: &Path, threads: usize) -> Result<ExitCode, String> {
     let started = Instant::now();
     let threads = match threads {

@@ -20,6 +20,9 @@
 
 mod canonical;
 mod fields;
+mod reuse;
+
+pub use reuse::StepReader;
 
 use fields::{field_bit, MsgFields, MsgKind};
 
@@ -45,18 +48,11 @@ impl std::error::Error for NotCanonical {}
 type R<T> = Result<T, NotCanonical>;
 
 /// Reads one step line (trailing whitespace allowed), or declines it.
+/// To read many lines, [`StepReader`] reuses one step's allocations.
 pub fn parse_step(line: &[u8]) -> Result<Step, NotCanonical> {
-    if let Ok(step) = canonical::step(line) {
-        return Ok(step);
-    }
-    let mut c = Cursor { b: line, i: 0 };
-    let step = c.step()?;
-    c.ws();
-    if c.i == line.len() {
-        Ok(step)
-    } else {
-        c.fail()
-    }
+    let mut step = Step::default();
+    StepReader::new().read_into(line, &mut step)?;
+    Ok(step)
 }
 
 struct Cursor<'a> {
@@ -142,9 +138,20 @@ impl<'a> Cursor<'a> {
     }
 
     fn string(&mut self) -> R<String> {
+        let mut s = String::new();
+        self.string_into(&mut s)?;
+        Ok(s)
+    }
+
+    /// A string into `out` (which is emptied first).
+    fn string_into(&mut self, out: &mut String) -> R<()> {
         let raw = self.raw_str()?;
         match std::str::from_utf8(raw) {
-            Ok(s) => Ok(s.to_string()),
+            Ok(s) => {
+                out.clear();
+                out.push_str(s);
+                Ok(())
+            }
             Err(_) => self.fail(),
         }
     }
@@ -233,15 +240,26 @@ impl<'a> Cursor<'a> {
 
     fn u64s(&mut self) -> R<Vec<u64>> {
         let mut out = Vec::new();
+        self.u64s_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// An array of numbers, appended to `out`.
+    fn u64s_into(&mut self, out: &mut Vec<u64>) -> R<()> {
         self.array(|c| {
             out.push(c.u64()?);
             Ok(())
-        })?;
-        Ok(out)
+        })
     }
 
     fn pairs(&mut self) -> R<Vec<(u64, u64)>> {
         let mut out = Vec::new();
+        self.pairs_into(&mut out)?;
+        Ok(out)
+    }
+
+    /// An array of `[a, b]` pairs, appended to `out`.
+    fn pairs_into(&mut self, out: &mut Vec<(u64, u64)>) -> R<()> {
         self.array(|c| {
             c.eat(b'[')?;
             let a = c.u64()?;
@@ -250,8 +268,7 @@ impl<'a> Cursor<'a> {
             c.eat(b']')?;
             out.push((a, b));
             Ok(())
-        })?;
-        Ok(out)
+        })
     }
 
     /// An object keyed by ids written as decimal strings.

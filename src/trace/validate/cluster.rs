@@ -50,6 +50,9 @@ pub(crate) struct Cluster {
     /// `(term, max over commits_by_term of terms < term)`, kept up to date as commits grow,
     /// so that a leader's line costs O(1) rather than a walk over every earlier term.
     below: Option<(u64, u64)>,
+    /// The last term whose entry of `commits_by_term` was looked up, with that entry: a commit
+    /// of that term no higher leaves both maps as they are (most lines repeat a commit).
+    last_commit: Option<(u64, u64)>,
     /// What was applied at each index: (term, digest).
     applied: IdMap<(u64, Option<String>)>,
     /// Each leader's term, last index and last term at its last step, for Leader Append-Only.
@@ -65,6 +68,7 @@ impl Cluster {
             committed: Runs::default(),
             commits_by_term: BTreeMap::new(),
             below: None,
+            last_commit: None,
             applied: IdMap::default(),
             leader_logs: IdMap::default(),
         }
@@ -118,6 +122,10 @@ impl Cluster {
 
     /// The runs that begin at or after `from` begin where every other log puts their term.
     fn log_matching(&mut self, log: &Runs, from: u64, f: &mut Findings) {
+        if from > log.len() {
+            // No run begins at or after `from` (and an empty log has none).
+            return;
+        }
         for (term, start, before) in log.starts_from(from) {
             if term < before {
                 f.report(
@@ -205,8 +213,14 @@ impl Cluster {
         if end > known {
             log.copy_range(known, end, &mut self.committed);
         }
+        if matches!(self.last_commit, Some((t, c)) if t == term && commit <= c) {
+            // `commits_by_term[term]` already holds at least `commit`, and so does `below`
+            // if `term` is below its term (it took that entry in when it was made or grew).
+            return;
+        }
         let e = self.commits_by_term.entry(term).or_insert(0);
         *e = (*e).max(commit);
+        self.last_commit = Some((term, *e));
         if let Some((t, c)) = self.below.as_mut() {
             if term < *t {
                 *c = (*c).max(commit);

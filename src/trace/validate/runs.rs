@@ -27,12 +27,21 @@ impl Runs {
         if index == 0 {
             return Some(0);
         }
+        // The last index, asked about most (a leader's last entry, a commit at the end).
+        match self.runs.last() {
+            Some(&(t, end)) if end == index => return Some(t),
+            Some(&(_, end)) if end < index => return None,
+            _ => {}
+        }
         let i = self.runs.partition_point(|&(_, end)| end < index);
         self.runs.get(i).map(|&(t, _)| t)
     }
 
     /// Keeps entries `1..=keep`.
     pub(crate) fn truncate(&mut self, keep: u64) {
+        if keep >= self.len() {
+            return;
+        }
         let i = self.runs.partition_point(|&(_, end)| end < keep);
         if i < self.runs.len() {
             let start = if i == 0 {
