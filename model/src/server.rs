@@ -8,7 +8,7 @@ use crate::ghost::{Ghost, Observed, Violation};
 use crate::ids::{client_actor, node_id, server_id};
 use crate::msg::Msg;
 use crate::shared::Shared;
-use crate::step_memo::{StepInput, StepMemo};
+use crate::step_memo::{Replayed, StepInput, StepMemo};
 use refraft::{
     Config, DurableState, Effect, Input, KvCommand, KvStore, Message, Node, NodeEffects, NodeId,
     ReadMode, Role, Rule,
@@ -224,9 +224,9 @@ impl ServerSetup {
     }
 
     /// Delivers `input` (a message or a server timer) to server `id`, whose state is `state`,
-    /// as [`ServerSetup::step`] does, but replays a step already found to leave this very
-    /// server state unchanged instead of stepping the node again (see [`StepMemo`]). Returns
-    /// whether the server's state changed.
+    /// as [`ServerSetup::step`] does, but replays a step already taken from this very server
+    /// state instead of stepping the node again (see [`StepMemo`]). Returns whether the
+    /// server's state changed.
     pub fn step_memoized(
         &self,
         id: Id,
@@ -235,14 +235,22 @@ impl ServerSetup {
         o: &mut Out<RaftActor>,
     ) -> bool {
         // Unchanged steps are told apart (left as no step) only with stutter pruning; without
-        // it every step writes the state, and there is nothing to remember.
+        // it every step writes the state, and nothing is remembered.
         let memo_on = (self.stutter.deliveries || self.stutter.timeouts) && o.is_empty();
         let ActorState::Server(before) = state.as_ref() else {
             return false;
         };
-        if memo_on && before.memo.replay(self, id, &input, o) {
-            return false;
+        if memo_on {
+            match before.memo.replay(self, id, &input, o) {
+                Some(Replayed::Unchanged) => return false,
+                Some(Replayed::Changed(next)) => {
+                    *state = Cow::Owned(ActorState::Server(next));
+                    return true;
+                }
+                None => {}
+            }
         }
+        let before = before.clone();
         let core_input = match &input {
             StepInput::Deliver {
                 src,
@@ -267,10 +275,12 @@ impl ServerSetup {
             StepInput::Timeout(timer) => Input::Timeout(*timer),
         };
         let changed = self.step(state, core_input, o);
-        if memo_on && !changed {
-            if let ActorState::Server(unchanged) = state.as_ref() {
-                unchanged.memo.record(self, id, input, o);
-            }
+        if memo_on {
+            let next = match state.as_ref() {
+                ActorState::Server(next) if changed => Some(next),
+                _ => None,
+            };
+            before.memo.record(self, id, input, next, o);
         }
         changed
     }

@@ -1,22 +1,25 @@
-//! The memo of a server state's unchanged steps: which inputs leave that server state exactly
-//! as it is, and what the step sends and arms all the same.
+//! The memo of a server state's steps: what each input does to that very server state, so
+//! that stepping it again is a lookup.
 //!
 //! A server state is shared (`Shared<ServerState>`) by every system state in which that server
 //! has not moved since, and stateright asks each of those system states to deliver every
-//! message in flight and fire every armed timer. On the duplicating network most of those
-//! deliveries are re-deliveries that the node ignores: the same `(server state, input)` pair is
+//! message in flight and fire every armed timer. The same `(server state, input)` pair is then
 //! stepped again and again, each time with a clone of the node, a `Node::step`, a comparison
-//! with the old state and a drop. A step is a function of the server state, the actor's id, the
-//! model's [`ServerSetup`] and the input alone, so its outcome can be remembered beside the
-//! state. Only unchanged outcomes are remembered (they hold no server state, so the memo keeps
-//! no other state alive), and only while unchanged steps are reported as no step
-//! ([`crate::server::StutterSteps`]): a remembered step is replayed exactly, commands included,
-//! so the checker sees the same transitions and counts the same states.
+//! with the old state, a hash of the new one and a drop; on the duplicating network most of
+//! those steps are re-deliveries that the node ignores. A step is a function of the server
+//! state, the actor's id, the model's [`ServerSetup`] and the input alone, so its outcome can
+//! be remembered beside the state and replayed exactly, commands included: the checker sees
+//! the same transitions and counts the same states.
+//!
+//! A changed outcome is remembered by a weak reference ([`WeakShared`]): the memo keeps no
+//! other server state alive, and a successor that was dropped meanwhile is stepped again.
+//! Unchanged outcomes are remembered only while unchanged steps are reported as no step
+//! ([`crate::server::StutterSteps`]); without stutter pruning nothing is remembered.
 
 use crate::actor::{ModelTimer, RaftActor};
 use crate::msg::Msg;
-use crate::server::{ServerSetup, Stored};
-use crate::shared::Shared;
+use crate::server::{ServerSetup, ServerState, Stored};
+use crate::shared::{Shared, WeakShared};
 use stateright::actor::{Command, Envelope, Id, Out, Timers};
 use stateright::util::HashableHashSet;
 use std::ops::Range;
@@ -50,16 +53,41 @@ enum Replay {
     Save(Shared<Stored>),
 }
 
-/// One remembered unchanged step.
+/// What a remembered step did to the server state.
+#[derive(Debug)]
+enum Outcome {
+    /// Left it as it was.
+    Unchanged,
+    /// Made this state of it (if it is still alive).
+    Changed(WeakShared<ServerState>),
+}
+
+/// What replaying a remembered step gives.
+#[derive(Debug)]
+pub enum Replayed {
+    /// The server state is unchanged.
+    Unchanged,
+    /// The server's new state.
+    Changed(Shared<ServerState>),
+}
+
+/// One remembered step.
 #[derive(Debug)]
 struct Remembered {
     id: Id,
     input: StepInput,
     setup: ServerSetup,
+    outcome: Outcome,
     commands: Vec<Replay>,
 }
 
-/// The unchanged steps of one server state (see the module's documentation). Part of the
+impl Remembered {
+    fn is(&self, setup: &ServerSetup, id: Id, input: &StepInput) -> bool {
+        self.input == *input && self.id == id && self.setup == *setup
+    }
+}
+
+/// The steps of one server state (see the module's documentation). Part of the
 /// state's allocation but not of its value: equal to every other memo, hashed as nothing, and
 /// cloned empty (a copy of the state may be changed).
 #[derive(Default)]
@@ -68,21 +96,20 @@ pub struct StepMemo {
 }
 
 impl StepMemo {
-    /// If `input` to actor `id` with `setup` is remembered as an unchanged step, pushes its
-    /// commands into `o` (which must be empty) and returns true.
+    /// If `input` to actor `id` with `setup` is remembered (and its outcome is still alive),
+    /// pushes its commands into `o` (which must be empty) and returns what it did to the state.
     pub fn replay(
         &self,
         setup: &ServerSetup,
         id: Id,
         input: &StepInput,
         o: &mut Out<RaftActor>,
-    ) -> bool {
+    ) -> Option<Replayed> {
         let steps = self.steps.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(step) = steps
-            .iter()
-            .find(|s| s.input == *input && s.id == id && s.setup == *setup)
-        else {
-            return false;
+        let step = steps.iter().find(|s| s.is(setup, id, input))?;
+        let replayed = match &step.outcome {
+            Outcome::Unchanged => Replayed::Unchanged,
+            Outcome::Changed(next) => Replayed::Changed(next.upgrade()?),
         };
         for c in &step.commands {
             match c {
@@ -92,7 +119,7 @@ impl StepMemo {
                 Replay::Save(s) => o.save(s.clone()),
             }
         }
-        true
+        Some(replayed)
     }
 
     /// Whether `input` to actor `id` with `setup` is remembered as an unchanged step that
@@ -113,7 +140,7 @@ impl StepMemo {
         let steps = self.steps.lock().unwrap_or_else(|e| e.into_inner());
         let Some(step) = steps
             .iter()
-            .find(|s| s.input == *input && s.id == id && s.setup == *setup)
+            .find(|s| s.is(setup, id, input) && matches!(s.outcome, Outcome::Unchanged))
         else {
             return false;
         };
@@ -130,7 +157,8 @@ impl StepMemo {
                         dst: *dst,
                         msg: msg.clone(),
                     };
-                    if !matches!(msg, Msg::Raft(_) | Msg::Reply { .. }) || !in_flight.contains(&sent)
+                    if !matches!(msg, Msg::Raft(_) | Msg::Reply { .. })
+                        || !in_flight.contains(&sent)
                     {
                         return false;
                     }
@@ -147,9 +175,16 @@ impl StepMemo {
         after.len() == before.len() && before.iter().all(|t| after.contains(t))
     }
 
-    /// Remembers that `input` to actor `id` with `setup` left the state unchanged and output
-    /// `o` (everything the step output: `o` was empty before it).
-    pub fn record(&self, setup: &ServerSetup, id: Id, input: StepInput, o: &Out<RaftActor>) {
+    /// Remembers that `input` to actor `id` with `setup` made `next` of the state (`None`:
+    /// left it unchanged) and output `o` (everything the step output: `o` was empty before it).
+    pub fn record(
+        &self,
+        setup: &ServerSetup,
+        id: Id,
+        input: StepInput,
+        next: Option<&Shared<ServerState>>,
+        o: &Out<RaftActor>,
+    ) {
         let mut commands = Vec::with_capacity(o.len());
         for c in o.iter() {
             commands.push(match c {
@@ -161,18 +196,28 @@ impl StepMemo {
                 Command::ChooseRandom(..) => return,
             });
         }
+        let outcome = match next {
+            None => Outcome::Unchanged,
+            Some(next) => Outcome::Changed(next.downgrade()),
+        };
         let mut steps = self.steps.lock().unwrap_or_else(|e| e.into_inner());
-        if steps.len() < CAPACITY {
+        // A step remembered already had an outcome that was dropped since (or another thread
+        // stepped it meanwhile): the new record replaces it.
+        if let Some(step) = steps.iter_mut().find(|s| s.is(setup, id, &input)) {
+            step.outcome = outcome;
+            step.commands = commands;
+        } else if steps.len() < CAPACITY {
             steps.push(Remembered {
                 id,
                 input,
                 setup: setup.clone(),
+                outcome,
                 commands,
             });
         }
     }
 
-    /// How many unchanged steps are remembered.
+    /// How many steps are remembered.
     pub fn len(&self) -> usize {
         self.steps.lock().unwrap_or_else(|e| e.into_inner()).len()
     }
