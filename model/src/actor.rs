@@ -6,6 +6,7 @@ use crate::ids::{node_id, server_id};
 use crate::msg::Msg;
 use crate::server::{ServerSetup, ServerState, Stored};
 use crate::shared::Shared;
+use crate::step_memo::StepInput;
 use refraft::{Input, Timer};
 use serde::{Deserialize, Serialize};
 use stateright::actor::{Actor, Id, Out};
@@ -83,20 +84,10 @@ impl Actor for RaftActor {
         }
     }
 
-    fn on_msg(&self, _id: Id, state: &mut Cow<ActorState>, src: Id, msg: Msg, o: &mut Out<Self>) {
+    fn on_msg(&self, id: Id, state: &mut Cow<ActorState>, src: Id, msg: Msg, o: &mut Out<Self>) {
         let changed = match (self, msg) {
-            (RaftActor::Server(setup), Msg::Raft(message)) => {
-                let input = Input::Message {
-                    from: node_id(src),
-                    message: (*message).clone(),
-                };
-                setup.step(state, input, o)
-            }
-            (RaftActor::Server(setup), Msg::Request(request)) => {
-                setup.step(state, Input::ClientRequest(request), o)
-            }
-            (RaftActor::Server(setup), Msg::Read(request)) => {
-                setup.step(state, Input::Read(request), o)
+            (RaftActor::Server(setup), msg) => {
+                setup.step_memoized(id, state, StepInput::Deliver { src, msg }, o)
             }
             (RaftActor::Client(setup), Msg::Reply { serial, response }) => {
                 setup.on_reply(state, serial, response, o);
@@ -119,14 +110,14 @@ impl Actor for RaftActor {
 
     fn on_timeout(
         &self,
-        _id: Id,
+        id: Id,
         state: &mut Cow<ActorState>,
         timer: &ModelTimer,
         o: &mut Out<Self>,
     ) {
         let changed = match (self, timer) {
             (RaftActor::Server(setup), ModelTimer::Server(t)) => {
-                setup.step(state, Input::Timeout(*t), o)
+                setup.step_memoized(id, state, StepInput::Timeout(*t), o)
             }
             (RaftActor::Server(setup), ModelTimer::Transfer(target)) => {
                 // The operator's request is consumed (its timers cancelled) whatever the node
@@ -168,11 +159,11 @@ fn rewrite_node<S>(plan: &RewritePlan<Id, S>, n: refraft::NodeId) -> refraft::No
 pub fn rewrite_server<S>(s: &ServerState, plan: &RewritePlan<Id, S>) -> ServerState {
     let mut disk = s.disk.clone();
     disk.voted_for = disk.voted_for.map(|n| rewrite_node(plan, n));
-    ServerState {
-        node: s.node.map_node_ids(|n| rewrite_node(plan, n)),
+    ServerState::new(
+        s.node.map_node_ids(|n| rewrite_node(plan, n)),
         disk,
-        ghost: s.ghost.map_node_ids(|n| rewrite_node(plan, n)),
-    }
+        s.ghost.map_node_ids(|n| rewrite_node(plan, n)),
+    )
 }
 
 /// Client state `c` with its target server rewritten by `plan`.

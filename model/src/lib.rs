@@ -33,6 +33,7 @@ pub mod server;
 pub mod settings;
 pub mod shared;
 mod spelling;
+pub mod step_memo;
 pub mod summary;
 pub mod swarm;
 pub mod symmetry;

@@ -2,13 +2,14 @@
 //! be restricted (clients never crash; the stable scheduler for liveness) and the network state
 //! normalized.
 
-use crate::actor::{ModelTimer, RaftActor};
+use crate::actor::{ActorState, ModelTimer, RaftActor};
 use crate::client::{ClientSetup, ClientState};
 use crate::history::History;
 use crate::msg::Msg;
 use crate::properties;
 use crate::server::{ServerSetup, ServerState, StutterSteps};
 use crate::settings::{NetworkKind, Reads, Settings};
+use crate::step_memo::StepInput;
 use refraft::{ReadMode, Term, Timer};
 use stateright::actor::{
     ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Timers,
@@ -274,6 +275,42 @@ impl RaftModel {
         next.history.unleased_candidacies.extend(began);
     }
 
+    /// Whether `action` is a server step already found to leave that server's state unchanged
+    /// ([`crate::step_memo`]) and to change nothing else in `last`: stateright would copy the
+    /// whole system state, apply the step's commands and find the copy equal to `last`, which
+    /// stutter pruning then drops. Answered from the memo, before the copy. Only on the
+    /// duplicating network, where a delivery leaves its message in flight.
+    fn remembered_stutter(&self, last: &State, action: &Action) -> bool {
+        let Network::UnorderedDuplicating(in_flight, _) = &last.network else {
+            return false;
+        };
+        let (id, input) = match action {
+            ActorModelAction::Deliver { src, dst, msg } => (
+                *dst,
+                StepInput::Deliver {
+                    src: *src,
+                    msg: msg.clone(),
+                },
+            ),
+            ActorModelAction::Timeout(id, ModelTimer::Server(t)) => (*id, StepInput::Timeout(*t)),
+            _ => return false,
+        };
+        let i = usize::from(id);
+        if last.crashed.get(i) != Some(&false) {
+            return false;
+        }
+        let (Some(RaftActor::Server(setup)), Some(ActorState::Server(server)), Some(timers)) = (
+            self.inner.actors.get(i),
+            last.actor_states.get(i).map(|a| &**a),
+            last.timers_set.get(i),
+        ) else {
+            return false;
+        };
+        server
+            .memo
+            .changes_nothing(setup, id, &input, in_flight, timers)
+    }
+
     /// Removes the delivery record stateright's duplicating network keeps (`last_msg`): it only
     /// serves to tell apart states that are otherwise equal, multiplying the state space.
     fn normalize(mut state: State) -> State {
@@ -362,6 +399,9 @@ impl Model for RaftModel {
     }
 
     fn next_state(&self, last: &State, action: Action) -> Option<State> {
+        if self.prune_stutter && self.remembered_stutter(last, &action) {
+            return None;
+        }
         let mut next = Self::normalize(self.inner.next_state(last, action)?);
         if self.prune_stutter && unchanged(last, &next) {
             return None;

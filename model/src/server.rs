@@ -8,9 +8,10 @@ use crate::ghost::{Ghost, Observed, Violation};
 use crate::ids::{client_actor, node_id, server_id};
 use crate::msg::Msg;
 use crate::shared::Shared;
+use crate::step_memo::{Replayed, StepInput, StepMemo};
 use refraft::{
-    Config, DurableState, Effect, Input, KvCommand, KvStore, Node, NodeEffects, NodeId, ReadMode,
-    Role, Rule,
+    Config, DurableState, Effect, Input, KvCommand, KvStore, Message, Node, NodeEffects, NodeId,
+    ReadMode, Role, Rule,
 };
 use serde::{Deserialize, Serialize};
 use stateright::actor::{model_timeout, Id, Out};
@@ -28,7 +29,7 @@ pub struct Stored {
 }
 
 /// The state of one server actor.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub struct ServerState {
     /// The core's node.
     pub node: Node<KvStore>,
@@ -37,9 +38,32 @@ pub struct ServerState {
     pub disk: DurableState<KvCommand>,
     /// The server's ghost history.
     pub ghost: Ghost,
+    /// The inputs already found to leave this state unchanged (a cache, not part of the value:
+    /// see [`StepMemo`]).
+    pub(crate) memo: StepMemo,
+}
+
+impl std::fmt::Debug for ServerState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerState")
+            .field("node", &self.node)
+            .field("disk", &self.disk)
+            .field("ghost", &self.ghost)
+            .finish()
+    }
 }
 
 impl ServerState {
+    /// A server state holding `node`, its disk image and its ghost history.
+    pub fn new(node: Node<KvStore>, disk: DurableState<KvCommand>, ghost: Ghost) -> Self {
+        ServerState {
+            node,
+            disk,
+            ghost,
+            memo: StepMemo::default(),
+        }
+    }
+
     /// The order used by symmetry reduction: servers are sorted by what they hold before who
     /// they are, so that servers that differ only by id sort the same way.
     fn sort_key(&self) -> impl Ord + '_ {
@@ -180,7 +204,7 @@ impl ServerSetup {
                 .expect("a validated configuration with an empty durable state starts")
             }
         };
-        let mut state = ServerState { node, disk, ghost };
+        let mut state = ServerState::new(node, disk, ghost);
         perform(&mut state, effects, o);
         // Saved at every start: a first crash before anything was persisted must still find
         // a disk (and count as a restart), and the restart count is saved by the restart
@@ -197,6 +221,68 @@ impl ServerSetup {
         for peer in 0..self.servers {
             o.cancel_timer(ModelTimer::Transfer(peer));
         }
+    }
+
+    /// Delivers `input` (a message or a server timer) to server `id`, whose state is `state`,
+    /// as [`ServerSetup::step`] does, but replays a step already taken from this very server
+    /// state instead of stepping the node again (see [`StepMemo`]). Returns whether the
+    /// server's state changed.
+    pub fn step_memoized(
+        &self,
+        id: Id,
+        state: &mut Cow<ActorState>,
+        input: StepInput,
+        o: &mut Out<RaftActor>,
+    ) -> bool {
+        // Unchanged steps are told apart (left as no step) only with stutter pruning; without
+        // it every step writes the state, and nothing is remembered.
+        let memo_on = (self.stutter.deliveries || self.stutter.timeouts) && o.is_empty();
+        let ActorState::Server(before) = state.as_ref() else {
+            return false;
+        };
+        if memo_on {
+            match before.memo.replay(self, id, &input, o) {
+                Some(Replayed::Unchanged) => return false,
+                Some(Replayed::Changed(next)) => {
+                    *state = Cow::Owned(ActorState::Server(next));
+                    return true;
+                }
+                None => {}
+            }
+        }
+        let before = before.clone();
+        let core_input = match &input {
+            StepInput::Deliver {
+                src,
+                msg: Msg::Raft(message),
+            } => Input::Message {
+                from: node_id(*src),
+                message: Message::clone(message),
+            },
+            StepInput::Deliver {
+                msg: Msg::Request(request),
+                ..
+            } => Input::ClientRequest(request.clone()),
+            StepInput::Deliver {
+                msg: Msg::Read(request),
+                ..
+            } => Input::Read(request.clone()),
+            // A message of the wrong kind for a server is ignored.
+            StepInput::Deliver {
+                msg: Msg::Reply { .. },
+                ..
+            } => return false,
+            StepInput::Timeout(timer) => Input::Timeout(*timer),
+        };
+        let changed = self.step(state, core_input, o);
+        if memo_on {
+            let next = match state.as_ref() {
+                ActorState::Server(next) if changed => Some(next),
+                _ => None,
+            };
+            before.memo.record(self, id, input, next, o);
+        }
+        changed
     }
 
     /// Feeds `input` to the server whose state is `state`. Returns whether the server's state

@@ -11,7 +11,7 @@ use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{BuildHasher, Hash, Hasher};
 use std::ops::Deref;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, Weak};
 
 /// An immutable `T` behind an `Arc`, with its hash computed once at construction.
 ///
@@ -113,6 +113,47 @@ impl<T> Shared<T> {
             .unwrap_or_else(|e| e.into_inner())
             .push((key, h));
         h
+    }
+}
+
+/// A [`Shared`] that does not keep its value alive ([`Shared::downgrade`]).
+pub struct WeakShared<T> {
+    hash: u64,
+    value: Weak<Inner<T>>,
+}
+
+impl<T> Shared<T> {
+    /// A reference to the same value that does not keep it alive.
+    ///
+    /// ```
+    /// use refraft_model::Shared;
+    /// let a = Shared::new(7);
+    /// let weak = a.downgrade();
+    /// assert!(Shared::ptr_eq(&weak.upgrade().unwrap(), &a));
+    /// drop(a);
+    /// assert!(weak.upgrade().is_none());
+    /// ```
+    pub fn downgrade(&self) -> WeakShared<T> {
+        WeakShared {
+            hash: self.hash,
+            value: Arc::downgrade(&self.value),
+        }
+    }
+}
+
+impl<T> WeakShared<T> {
+    /// The value, if some [`Shared`] still holds it.
+    pub fn upgrade(&self) -> Option<Shared<T>> {
+        self.value.upgrade().map(|value| Shared {
+            hash: self.hash,
+            value,
+        })
+    }
+}
+
+impl<T> fmt::Debug for WeakShared<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WeakShared({:#x})", self.hash)
     }
 }
 
