@@ -18,6 +18,9 @@ DeepSchedule == <<{s1}, {s2}, {s1}>>
 \* MCFigure8.cfg: the candidates of Figure 8 with three servers (s1 and s2 alternate,
 \* s3 only votes and stores entries).
 Figure8Schedule == <<{s1}, {s2}, {s1}, {s2}>>
+\* MCEchoVote.cfg: two candidates of term 1 (s1 and s3), then s2 and s1 again
+\* (Config::vote_grant_echoes_term).
+EchoVoteSchedule == <<{s1, s3}, {s2}, {s1}>>
 
 OnSchedule == \A e \in ElectionsStarted : e[1] \in Schedule[e[2]]
 

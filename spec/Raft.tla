@@ -80,6 +80,8 @@ StartPreVote(i, s) ==
 \* Node::handle_request_vote (Figure 2, RequestVote receiver; §5.2, §5.4.1).
 \* Rule StaleTermVote (Figure 2, RequestVote 1) switched off: a request of a lower term is
 \* judged like one of the current term (a vote granted is recorded in the current term).
+\* The answer carries the voter's term; with EchoVoteTerm (Config::vote_grant_echoes_term) a
+\* grant carries the request's, the same term while the rule holds.
 HandleRequestVote(i, j, s, m) ==
     IF m.mterm < s.term /\ Keeps("StaleTermVote") THEN <<s, {VoteMsg(i, j, s.term, FALSE)}>>
     ELSE
@@ -92,7 +94,7 @@ HandleRequestVote(i, j, s, m) ==
                              !.durableTerm = IF Keeps("PersistVote") THEN s.term ELSE @,
                              !.durableVote = IF Keeps("PersistVote") THEN j ELSE @]
               ELSE s
-    IN <<s1, {VoteMsg(i, j, s.term, grant)}>>
+    IN <<s1, {VoteMsg(i, j, IF grant /\ EchoVoteTerm THEN m.mterm ELSE s.term, grant)}>>
 
 \* Node::handle_request_vote_response (§5.2): a majority of votes makes a leader.
 \* Rule CurrentTermVotes (§5.2) switched off: a vote granted in an older term is counted.
@@ -117,6 +119,12 @@ Malformed(m) ==
         \/ m.mentries[k].term > m.mterm
         \/ m.mentries[k].term < IF k = 1 THEN m.mprevLogTerm ELSE m.mentries[k - 1].term
 
+\* The hint of a failed consistency check (§5.3): h, the conflict-term hint; with
+\* RejectHint = "CommitIndex" (Config::reject_hint = RejectHint::CommitIndex) no term and the
+\* follower's commit index + 1, where its log matches every later leader's.
+RejectHintOf(s, h) ==
+    IF RejectHint = "CommitIndex" THEN [term |-> None, index |-> s.commit + 1] ELSE h
+
 \* Node::handle_append_entries (Figure 2, AppendEntries receiver; §5.3).
 \* Rule StaleTermAppend (Figure 2, AppendEntries 1) switched off: a request of a lower term
 \* is handled like one of the current term. Rule PrevLogTerm (Figure 2, AppendEntries 2)
@@ -133,11 +141,13 @@ HandleAppendEntries(i, j, s, m) ==
     IN
     IF Malformed(m) THEN <<s1, {}>>
     ELSE IF tp = None
-    THEN <<s1, {RejectMsg(i, j, s.term, prev, [term |-> None, index |-> Len(log) + 1])}>>
+    THEN <<s1, {RejectMsg(i, j, s.term, prev,
+                          RejectHintOf(s1, [term |-> None, index |-> Len(log) + 1]))}>>
     ELSE IF tp # m.mprevLogTerm /\ Keeps("PrevLogTerm")
     THEN LET fi == FirstIndexOfTerm(log, tp)
          IN <<s1, {RejectMsg(i, j, s.term, prev,
-                             [term |-> tp, index |-> IF fi = None THEN prev ELSE fi])}>>
+                             RejectHintOf(s1, [term |-> tp,
+                                               index |-> IF fi = None THEN prev ELSE fi]))}>>
     ELSE
     LET lastNew == prev + Len(ents)
         \* 1-based position in ents of the first entry the log does not already hold

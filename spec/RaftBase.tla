@@ -17,12 +17,17 @@ CONSTANTS
     ReadMode,           \* Config::read_mode: "ReadIndex" or "Lease" (diss. §6.4, §6.4.1)
     MaxReads,           \* bound: reads accepted by leaders, in all
     MaxInFlight,        \* Config::max_in_flight_appends; 0: Figure 2's leader (no pipelining)
-    MaxRetries          \* bound: client retries (same client, same serial) reaching leaders, in all
+    MaxRetries,         \* bound: client retries (same client, same serial) reaching leaders, in all
+    RejectHint,         \* Config::reject_hint (§5.3): what a rejection hints, "ConflictTerm"
+                        \* (the end of §5.3, the default) or "CommitIndex" (commit index + 1)
+    EchoVoteTerm        \* Config::vote_grant_echoes_term: a granted vote carries the request's
+                        \* term, not the voter's (etcd-io/raft's MsgVote; FALSE by default)
 
 ASSUME MaxTerm \in Nat /\ MaxClientRequests \in Nat /\ MaxRestarts \in Nat
 ASSUME MaxBatch \in Nat \ {0} /\ Duplication \in BOOLEAN
 ASSUME PreVote \in BOOLEAN /\ CheckQuorum \in BOOLEAN /\ MaxReads \in Nat /\ MaxInFlight \in Nat
 ASSUME MaxRetries \in Nat
+ASSUME RejectHint \in {"ConflictTerm", "CommitIndex"} /\ EchoVoteTerm \in BOOLEAN
 \* Config::validate: lease reads need CheckQuorum and stickiness (ConfigError::LeaseNeedsCheckQuorum).
 ASSUME ReadMode \in {"ReadIndex", "Lease"} /\ (ReadMode = "Lease" => CheckQuorum)
 

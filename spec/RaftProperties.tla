@@ -180,6 +180,18 @@ NoFigure8Hazard ==
         /\ Cardinality({j \in Server : Holds(node[j].log, c)}) >= Quorum
         /\ \E l \in Server : ~Holds(node[l].log, c) /\ Cardinality(Dominated(node[l].log)) >= Quorum
 
+\* EchoVoteTerm (MCEchoVote.cfg): a RequestVote of a lower term reaches a voter that has not
+\* voted in its own, later term and whose log does not bar the candidate, while the candidate
+\* still waits in that term and another server already leads it. Rule StaleTermVote
+\* (RequestVote 1) refuses it; switched off, the grant carries the request's term and counts.
+NoStaleVoteHazard ==
+    ~\E m \in messages :
+        LET v == m.mdest IN
+        /\ m.mtype = "RequestVote" /\ m.mterm < node[v].term /\ node[v].votedFor = Nil
+        /\ IsUpToDate(node[v].log, m.mlastLogIndex, m.mlastLogTerm)
+        /\ node[m.msrc].role = Candidate /\ node[m.msrc].term = m.mterm
+        /\ \E e \in elections : e.term = m.mterm /\ e.leader # m.msrc
+
 \* Clients: a retry reaches a leader after the first copy of its command was appended, and
 \* is appended again; a server applies a log that holds one command twice (the second copy
 \* is what the session table skips); a retry is answered from the session table.

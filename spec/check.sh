@@ -32,6 +32,10 @@
 #                                      table), and each rule
 #                                      of the persistence boundary and the clients is caught
 #   bash spec/check.sh clients-fast    the same without the closure of MCClients.cfg (CI)
+#   bash spec/check.sh options         MCEchoVote.cfg (Config::vote_grant_echoes_term) holds
+#                                      to closure and reaches its hazard, and broken
+#                                      StaleTermVote is caught there
+#   bash spec/check.sh options-fast    the same without the closure
 #   bash spec/check.sh rules           every rule of the table below, broken in its
 #                                      configuration: each must be caught
 #   bash spec/check.sh compare         report, for every rule caught, the first violation with
@@ -72,7 +76,8 @@ trap 'rm -rf "$WORK"' EXIT
 
 # Each rule that BrokenRule can switch off, with the configuration in which TLC catches it.
 # "-" means no configuration can: the rule guards liveness only in this design
-# (spec/README.md, "Broken rules").
+# (spec/README.md, "Broken rules"). StaleTermVote is load-bearing only with a non-default
+# option of the core (EchoVoteTerm), which its configuration sets.
 declare -A RULE_CFG=(
     [ElectionRestriction]=MCRaft.cfg
     [VoteOncePerTerm]=MCRaft.cfg
@@ -85,7 +90,7 @@ declare -A RULE_CFG=(
     [UpToDateOrder]=MCRaft-deep.cfg
     [CurrentTermCommit]=MCFigure8.cfg
     [CommitMinLastNew]=-
-    [StaleTermVote]=-
+    [StaleTermVote]=MCEchoVote.cfg
     [AdoptResponseTerm]=-
     [PreVoteKeepsTerm]=MCPreVote.cfg
     [ReadIndexQuorumRound]=MCReadIndex.cfg
@@ -120,7 +125,8 @@ FEATURE_CFGS=(MCPreVote.cfg MCReadIndex.cfg MCLease.cfg MCPipeline.cfg MCPipelin
 # The TLA+ module a configuration belongs to: the deep ones to MCSchedule, the rest to MCRaft.
 module_of() {
     case "$(basename "$1")" in
-    MCFigure8*.cfg | MCRaft-deep.cfg | MCRaft-simulate.cfg) echo MCSchedule ;;
+    MCFigure8*.cfg | MCRaft-deep.cfg | MCRaft-simulate.cfg | MCEchoVote*.cfg)
+        echo MCSchedule ;;
     *) echo MCRaft ;;
     esac
 }
@@ -226,6 +232,7 @@ check_reach() {
     MCPipeline1.cfg) preds="NoOptimisticAdvance NoBackToProbe NoCommandCommitted" ;;
     MCClients.cfg) preds="NoCommandTwiceInLog NoCachedReply" ;;
     MCClients-deep.cfg) preds="NoCommandAppliedTwice" ;;
+    MCEchoVote.cfg) preds="NoStaleVoteHazard NoLeaderInMaxTerm" ;;
     *) preds="NoCommandCommitted NoIndirectCommit NoLeaderInMaxTerm NoDivergentLogs" ;;
     esac
     echo "== TLC: reachability in $cfg, each predicate must be violated"
@@ -253,6 +260,17 @@ check_simulate() {
     TLC_WORKERS=1 expect_violation "simulate-$rule" \
         "$(variant "simulate-$rule" "$rule" "" MCRaft-simulate.cfg)" "simulate broken $rule" \
         -simulate "num=${SIM_TRACES:-100000}" -depth "$depth" -seed "$seed"
+}
+
+# check_options [fast]: the configuration of the core's non-default option
+# Config::vote_grant_echoes_term, MCEchoVote.cfg (EchoVoteTerm = TRUE): it reaches its hazard
+# with the rules kept and catches broken StaleTermVote; without "fast", it also holds to
+# closure with the rules kept (spec/README.md, "Broken rules").
+check_options() {
+    if [ "${1:-}" != fast ]; then
+        check_holds MCEchoVote.cfg || return 1
+    fi
+    check_reach MCEchoVote.cfg && check_broken StaleTermVote
 }
 
 # check_features: every feature configuration holds with the rules kept, reaches its
@@ -469,13 +487,15 @@ features) check_features ;;
 features-fast) check_features_fast ;;
 clients) check_clients ;;
 clients-fast) check_clients fast ;;
+options) check_options ;;
+options-fast) check_options fast ;;
 compare) compare_invariants ;;
 all) check_holds && check_broken && check_reach && check_deep && check_figure8 && check_simulate &&
     check_features_fast && check_clients fast ;;
 *)
     echo "usage: bash spec/check.sh [holds [CFG] | broken [RULE] [CFG] | reach [CFG] | deep |" \
         "figure8 | simulate [RULE] [DEPTH] [SEED] | rules | features | features-fast | clients |" \
-        "clients-fast | compare | all | crosscheck | trace | trace-file TRACE.ndjson [FLAGS] |" \
+        "clients-fast | options | options-fast | compare | all | crosscheck | trace | trace-file TRACE.ndjson [FLAGS] |" \
         "trace-cluster]" >&2
     exit 2
     ;;

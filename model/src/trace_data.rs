@@ -23,7 +23,7 @@ use crate::trace_file::ReadError;
 use refraft::trace::{
     Header, Kind, MessageId, Msg, StateView, Step, StepEffect, TraceError, TraceRole,
 };
-use refraft::{Config, NodeId, ReadMode};
+use refraft::{Config, NodeId, ReadMode, RejectHint};
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::{self, Write as _};
 use std::io::BufRead;
@@ -33,7 +33,7 @@ pub const MAX_LOG: u64 = 1_000_000;
 
 /// The configuration of the servers that wrote the trace, which the spec's constants must
 /// match (`Config::pre_vote`, `check_quorum`, `max_in_flight_appends`,
-/// `max_entries_per_append`, `read_mode`).
+/// `max_entries_per_append`, `read_mode`, `reject_hint`, `vote_grant_echoes_term`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Features {
     /// PreVote (dissertation §9.6).
@@ -46,6 +46,10 @@ pub struct Features {
     pub max_batch: usize,
     /// How a leader serves reads (dissertation §6.4): ReadIndex, or leases (§6.4.1).
     pub read_mode: ReadMode,
+    /// What a follower's rejection hints (§5.3): the conflict term, or its commit index + 1.
+    pub reject_hint: RejectHint,
+    /// A granted vote carries the request's term, not the voter's.
+    pub echo_vote_term: bool,
 }
 
 impl Features {
@@ -57,6 +61,8 @@ impl Features {
             window: config.max_in_flight_appends,
             max_batch: config.max_entries_per_append,
             read_mode: config.read_mode,
+            reject_hint: config.reject_hint,
+            echo_vote_term: config.vote_grant_echoes_term,
         }
     }
 }
@@ -246,6 +252,16 @@ pub fn module(runs: &[Run<'_>], features: &Features) -> Result<String, TraceData
         ReadMode::Lease => "Lease",
     };
     let _ = writeln!(out, "TraceReadMode == \"{mode}\"");
+    let hint = match features.reject_hint {
+        RejectHint::ConflictTerm => "ConflictTerm",
+        RejectHint::CommitIndex => "CommitIndex",
+    };
+    let _ = writeln!(out, "TraceRejectHint == \"{hint}\"");
+    let _ = writeln!(
+        out,
+        "TraceEchoVoteTerm == {}",
+        tla_bool(features.echo_vote_term)
+    );
     let names: Vec<String> = runs.iter().map(|r| format!("{:?}", r.name)).collect();
     let _ = writeln!(out, "TraceFiles == <<{}>>", names.join(", "));
     out.push_str("TraceLines == <<\n");
