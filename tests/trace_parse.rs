@@ -239,6 +239,23 @@ fn mutation() -> impl Strategy<Value = (usize, u8, u8)> {
     (any::<usize>(), 0..3u8, bytes)
 }
 
+/// `step`'s line as serde writes it, with `edits` (from [`mutation`]) applied in order: byte
+/// `at` replaced (op 0), removed (op 1) or a byte inserted there (otherwise).
+fn mutated(step: &Step, edits: Vec<(usize, u8, u8)>) -> Vec<u8> {
+    let mut line = serde_json::to_vec(step).unwrap();
+    for (at, op, byte) in edits {
+        let at = at % (line.len() + 1);
+        match op {
+            0 if at < line.len() => line[at] = byte,
+            1 if at < line.len() => {
+                line.remove(at);
+            }
+            _ => line.insert(at, byte),
+        }
+    }
+    line
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
@@ -261,17 +278,7 @@ proptest! {
 
     #[test]
     fn accepts_only_what_serde_reads_the_same(step in step(), edits in vec(mutation(), 1..4)) {
-        let mut line = serde_json::to_vec(&step).unwrap();
-        for (at, op, byte) in edits {
-            let at = at % (line.len() + 1);
-            match op {
-                0 if at < line.len() => line[at] = byte,
-                1 if at < line.len() => {
-                    line.remove(at);
-                }
-                _ => line.insert(at, byte),
-            }
-        }
+        let line = mutated(&step, edits);
         agrees_with_serde(&line)?;
     }
 
@@ -284,17 +291,7 @@ proptest! {
         let mut reader = StepReader::new();
         let mut reused = Step::default();
         for (step, edits) in lines {
-            let mut line = serde_json::to_vec(&step).unwrap();
-            for (at, op, byte) in edits {
-                let at = at % (line.len() + 1);
-                match op {
-                    0 if at < line.len() => line[at] = byte,
-                    1 if at < line.len() => {
-                        line.remove(at);
-                    }
-                    _ => line.insert(at, byte),
-                }
-            }
+            let line = mutated(&step, edits);
             match (parse_step(&line), reader.read_into(&line, &mut reused)) {
                 (Ok(fresh), Ok(())) => prop_assert_eq!(&reused, &fresh),
                 (Err(a), Err(b)) => prop_assert_eq!(a, b),
