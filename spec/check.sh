@@ -77,7 +77,8 @@ trap 'rm -rf "$WORK"' EXIT
 # Each rule that BrokenRule can switch off, with the configuration in which TLC catches it.
 # "-" means no configuration can: the rule guards liveness only in this design
 # (spec/README.md, "Broken rules"). StaleTermVote is load-bearing only with a non-default
-# option of the core (EchoVoteTerm), which its configuration sets.
+# option of the core (EchoVoteTerm), CommitMinLastNew only with RejectHint = "CommitIndex"
+# (MCCommitHint.cfg, seeded by the scripted prefix of MCSeeded.tla); their configurations set them.
 declare -A RULE_CFG=(
     [ElectionRestriction]=MCRaft.cfg
     [VoteOncePerTerm]=MCRaft.cfg
@@ -89,7 +90,7 @@ declare -A RULE_CFG=(
     [PrevLogTerm]=MCRaft-deep.cfg
     [UpToDateOrder]=MCRaft-deep.cfg
     [CurrentTermCommit]=MCFigure8.cfg
-    [CommitMinLastNew]=-
+    [CommitMinLastNew]=MCCommitHint.cfg
     [StaleTermVote]=MCEchoVote.cfg
     [AdoptResponseTerm]=-
     [PreVoteKeepsTerm]=MCPreVote.cfg
@@ -127,6 +128,7 @@ module_of() {
     case "$(basename "$1")" in
     MCFigure8*.cfg | MCRaft-deep.cfg | MCRaft-simulate.cfg | MCEchoVote*.cfg)
         echo MCSchedule ;;
+    MCCommitHint*.cfg) echo MCSeeded ;;
     *) echo MCRaft ;;
     esac
 }
@@ -233,6 +235,7 @@ check_reach() {
     MCClients.cfg) preds="NoCommandTwiceInLog NoCachedReply" ;;
     MCClients-deep.cfg) preds="NoCommandAppliedTwice" ;;
     MCEchoVote.cfg) preds="NoStaleVoteHazard NoLeaderInMaxTerm" ;;
+    MCCommitHint.cfg) preds="NoCommitPastLastNewHazard" ;;
     *) preds="NoCommandCommitted NoIndirectCommit NoLeaderInMaxTerm NoDivergentLogs" ;;
     esac
     echo "== TLC: reachability in $cfg, each predicate must be violated"
