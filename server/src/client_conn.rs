@@ -54,6 +54,9 @@ pub struct Conn {
     pub readable: bool,
     /// The client closed its side (a last line without newline is still served).
     eof: bool,
+    /// Poll reported the client's side closed: the socket ends in end-of-file after whatever
+    /// bytes it still holds, so a short read does not mean it is drained.
+    read_closed: bool,
     /// Close once the output is written (after an over-long line).
     closing: bool,
     /// The socket failed: close now.
@@ -78,6 +81,7 @@ impl Conn {
             output: Vec::new(),
             readable: true,
             eof: false,
+            read_closed: false,
             closing: false,
             broken: false,
             touched: false,
@@ -90,6 +94,16 @@ impl Conn {
     /// The socket, to register and deregister.
     pub fn stream(&mut self) -> &mut TcpStream {
         &mut self.stream
+    }
+
+    /// Takes one readiness event of this connection's socket.
+    pub fn ready(&mut self, event: &mio::event::Event) {
+        if event.is_read_closed() {
+            self.read_closed = true;
+        }
+        if event.is_readable() || event.is_read_closed() || event.is_error() {
+            self.readable = true;
+        }
     }
 
     /// Whether the next line may be parsed now.
@@ -144,16 +158,17 @@ impl Conn {
         None
     }
 
-    /// One read. A read that returns less than it asked for drained the socket: edge-triggered
-    /// readiness reports any byte that arrives later, so no second read is needed to see
-    /// `WouldBlock`.
+    /// One read. A read that returns less than it asked for drained the socket's bytes:
+    /// edge-triggered readiness reports any byte that arrives later, so no second read is needed
+    /// to see `WouldBlock`. The end-of-file is another matter: when the client's close came in
+    /// with its last bytes, their one event was already taken, and only a further read sees it.
     fn fill(&mut self) {
         let mut buf = [0u8; CHUNK];
         match self.stream.read(&mut buf) {
             Ok(0) => self.eof = true,
             Ok(n) => {
                 self.input.extend_from_slice(&buf[..n]);
-                if n < CHUNK {
+                if n < CHUNK && !self.read_closed {
                     self.readable = false;
                 }
             }
@@ -247,6 +262,38 @@ mod tests {
             conn.is_done(),
             "the client closed its side and all is answered"
         );
+    }
+
+    /// The port's way: the connection reads only when poll says so. A last line and the
+    /// client's close that arrive together come as one event; serving that line must not wait
+    /// for another event, for none comes (CI saw `nc < requests` hang on this).
+    #[test]
+    fn a_last_line_arriving_with_the_close_is_served_on_its_one_event() {
+        use mio::{Events, Interest, Poll, Token};
+        for _ in 0..20 {
+            let (mut conn, mut client) = pair();
+            conn.readable = false;
+            let mut poll = Poll::new().unwrap();
+            poll.registry()
+                .register(conn.stream(), Token(0), Interest::READABLE)
+                .unwrap();
+            client.write_all(b"GET p").unwrap();
+            client.shutdown(std::net::Shutdown::Write).unwrap();
+            // Both are in the socket before the poll, so one edge reports them.
+            std::thread::sleep(Duration::from_millis(20));
+            let mut events = Events::with_capacity(8);
+            poll.poll(&mut events, Some(Duration::from_secs(5)))
+                .unwrap();
+            for event in events.iter() {
+                conn.ready(event);
+            }
+            assert_eq!(conn.next_line(), Some(Line::Text("GET p".into())));
+            assert_eq!(conn.next_line(), None);
+            assert!(conn.is_done(), "the close was seen without a further event");
+            poll.poll(&mut events, Some(Duration::from_millis(50)))
+                .unwrap();
+            assert!(events.is_empty(), "no further event came");
+        }
     }
 
     #[test]

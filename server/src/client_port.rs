@@ -227,9 +227,7 @@ impl PortLoop {
                     Token(t) => {
                         let i = t - FIRST;
                         if let Some(Some(conn)) = self.conns.get_mut(i) {
-                            if event.is_readable() || event.is_read_closed() || event.is_error() {
-                                conn.readable = true;
-                            }
+                            conn.ready(event);
                             touch(&mut self.touched, conn, i);
                         }
                     }
