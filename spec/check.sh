@@ -444,6 +444,11 @@ check_trace() {
     model_cli trace-tla --counterexample "$PWD/../tests/counterexamples/vote-once.json" --broken \
         --out "$WORK/broken" >/dev/null
     trace_rejected broken-vote-once "$(echo "$WORK"/broken/*/)" 9 || failed=1
+    # commit-min-last-new replayed with its rule broken (its leader backs up to the commit
+    # index, RejectHint "CommitIndex"): line 23 is the follower committing past its last new entry.
+    model_cli trace-tla --counterexample "$PWD/../tests/counterexamples/commit-min-last-new.json" \
+        --broken --out "$WORK/broken-commit" >/dev/null
+    trace_rejected broken-commit-min-last-new "$(echo "$WORK"/broken-commit/*/)" 23 || failed=1
     # The Figure 8 trace with the term of line 30's state changed by hand.
     mkdir -p "$WORK/edited"
     sed '30s/"state":{"term":\([0-9]*\)/"state":{"term":7\1/' "$WORK/figure8.ndjson" \
