@@ -27,6 +27,7 @@ pub mod ids;
 pub mod model;
 pub mod msg;
 pub mod properties;
+pub mod reached;
 pub mod report;
 pub mod seeded;
 pub mod server;

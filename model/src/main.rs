@@ -15,6 +15,10 @@
 
 mod cli;
 
+/// The allocator of the checker binary (README, "Checker speed": measured against glibc's).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::{Args, Parser, Subcommand};
 use refraft::Rule;
 use refraft_model::chooser::DeliveryFirst;
@@ -511,7 +515,11 @@ fn check(args: CheckArgs) -> Result<ExitCode, String> {
         None => RaftModel::new(settings.clone())?,
     };
     let threads = args.threads.unwrap_or(1).max(1);
-    let mut builder = model.with_stutter_pruning(true).checker().threads(threads);
+    let mut builder = model
+        .with_stutter_pruning(true)
+        .with_reached_latch()
+        .checker()
+        .threads(threads);
     if let Some(depth) = args.depth {
         builder = builder.target_max_depth(depth);
     }

@@ -7,6 +7,7 @@ use crate::client::{ClientSetup, ClientState};
 use crate::history::History;
 use crate::msg::Msg;
 use crate::properties;
+use crate::reached::Reached;
 use crate::server::{ServerSetup, ServerState, StutterSteps};
 use crate::settings::{NetworkKind, Reads, Settings};
 use crate::step_memo::StepInput;
@@ -14,7 +15,8 @@ use refraft::{ReadMode, Term, Timer};
 use stateright::actor::{
     ActorModel, ActorModelAction, ActorModelState, Id, LossyNetwork, Network, Timers,
 };
-use stateright::{Model, Path, Property, Rewrite, RewritePlan};
+use stateright::{Expectation, Model, Path, Property, Rewrite, RewritePlan};
+use std::sync::Arc;
 
 /// A state of the whole system: every actor's state, the network, timers, crash flags, storage
 /// and the client history.
@@ -40,6 +42,8 @@ pub struct RaftModel {
     prune_stutter: bool,
     /// The single initial state of a seeded search (see [`RaftModel::with_initial_state`]).
     seed: Option<State>,
+    /// Reachability properties latched once reached (see [`RaftModel::with_reached_latch`]).
+    pub(crate) reached: Option<Arc<Reached>>,
 }
 
 impl RaftModel {
@@ -93,6 +97,7 @@ impl RaftModel {
             inner,
             prune_stutter: false,
             seed: None,
+            reached: None,
         })
     }
 
@@ -127,6 +132,19 @@ impl RaftModel {
                 setup.stutter = stutter;
             }
         }
+        self
+    }
+
+    /// For a checker run: each reachability (`sometimes`) property, once reached, is not
+    /// evaluated again and its first discovery stands ([`crate::reached`]: stateright would
+    /// evaluate it and record a new discovery on every state where it holds). Verdicts are the
+    /// same; leave it off where a condition is evaluated on single states (the explorer).
+    pub fn with_reached_latch(mut self) -> Self {
+        let names = properties::all(&self.settings)
+            .into_iter()
+            .filter(|p| p.expectation == Expectation::Sometimes)
+            .map(|p| p.name);
+        self.reached = Some(Arc::new(Reached::new(names)));
         self
     }
 

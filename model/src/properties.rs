@@ -120,6 +120,20 @@ pub const EVENTUALLY_LEADER: &str = "eventually a leader is elected";
 /// Liveness (stable scheduler): every client request is answered.
 pub const EVENTUALLY_ANSWERED: &str = "eventually every request is answered";
 
+/// A reachability property: with the model's latch on ([`crate::reached`]) its condition is
+/// not evaluated again once it held.
+macro_rules! sometimes {
+    ($name:path, $condition:expr $(,)?) => {
+        Property::sometimes($name, |model: &RaftModel, state: &State| {
+            let condition: fn(&RaftModel, &State) -> bool = $condition;
+            match &model.reached {
+                Some(reached) => reached.check($name, || condition(model, state)),
+                None => condition(model, state),
+            }
+        })
+    };
+}
+
 /// The properties of a configuration. Reachability properties that a configuration cannot reach
 /// by construction (a restart without crashes, a client state without clients) are left out.
 pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
@@ -136,8 +150,8 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         Property::always(ACKED_COMMITTED, acked_committed),
         Property::always(DURABLE_STATE_VALID, durable_state_valid),
         Property::always(FLOW_CONTROL, flow::flow_control),
-        Property::sometimes(LEADER_ELECTED, leader_elected),
-        Property::sometimes(ENTRY_COMMITTED, entry_committed),
+        sometimes!(LEADER_ELECTED, leader_elected),
+        sometimes!(ENTRY_COMMITTED, entry_committed),
     ];
     features(settings, &mut p);
     if settings.stable {
@@ -153,9 +167,9 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         && settings.max_term >= 2
         && settings.max_elections.is_none_or(|e| e >= 2);
     if two_terms {
-        p.push(Property::sometimes(LEADER_REPLACED, leader_replaced));
-        p.push(Property::sometimes(LOG_TRUNCATED, log_truncated));
-        p.push(Property::sometimes(
+        p.push(sometimes!(LEADER_REPLACED, leader_replaced));
+        p.push(sometimes!(LOG_TRUNCATED, log_truncated));
+        p.push(sometimes!(
             STALE_APPEND_AFTER_NEWER,
             stale_append_after_newer,
         ));
@@ -165,28 +179,22 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
     let three_terms =
         two_terms && settings.max_term >= 3 && settings.max_elections.is_none_or(|e| e >= 3);
     if three_terms {
-        p.push(Property::sometimes(CONFLICT_HINT_USED, conflict_hint_used));
-        p.push(Property::sometimes(FIGURE_8C, figure_8c));
+        p.push(sometimes!(CONFLICT_HINT_USED, conflict_hint_used));
+        p.push(sometimes!(FIGURE_8C, figure_8c));
     }
     if two_terms && settings.clients > 0 && settings.requests > 0 && settings.client_retry {
-        p.push(Property::sometimes(RETRY_AFTER_COMMIT, retry_after_commit));
+        p.push(sometimes!(RETRY_AFTER_COMMIT, retry_after_commit));
     }
     if settings.max_crashes > 0 {
-        p.push(Property::sometimes(SERVER_REJOINS, server_rejoins));
+        p.push(sometimes!(SERVER_REJOINS, server_rejoins));
     }
     if settings.clients > 0 && settings.requests > 0 && settings.servers > 1 {
-        p.push(Property::sometimes(
-            CLIENT_REDIRECTED_SERVED,
-            redirected_then_served,
-        ));
+        p.push(sometimes!(CLIENT_REDIRECTED_SERVED, redirected_then_served,));
         if two_terms {
-            p.push(Property::sometimes(INDIRECT_COMMIT, indirect_commit));
+            p.push(sometimes!(INDIRECT_COMMIT, indirect_commit));
         }
         // Pipelining needs entries beyond a leader's no-op: client entries.
-        p.push(Property::sometimes(
-            OPTIMISTIC_ADVANCE,
-            flow::optimistic_advance,
-        ));
+        p.push(sometimes!(OPTIMISTIC_ADVANCE, flow::optimistic_advance,));
         // Two requests in flight at once take two client entries; a full window takes as many
         // as it holds. With one client they also take a follower that lags while another
         // commits (three servers): with two servers every commit waits for the one follower's
@@ -194,11 +202,11 @@ pub fn all(settings: &Settings) -> Vec<Property<RaftModel>> {
         let entries = settings.clients * settings.requests;
         let lags = settings.servers >= 3 || settings.clients >= 2;
         if entries >= settings.window && (settings.window == 1 || lags) {
-            p.push(Property::sometimes(WINDOW_FULL, flow::window_full));
+            p.push(sometimes!(WINDOW_FULL, flow::window_full));
         }
         if entries >= 2 && settings.window >= 2 && lags {
-            p.push(Property::sometimes(BACK_TO_PROBE, flow::back_to_probe));
-            p.push(Property::sometimes(STALE_REJECTION, flow::stale_rejection));
+            p.push(sometimes!(BACK_TO_PROBE, flow::back_to_probe));
+            p.push(sometimes!(STALE_REJECTION, flow::stale_rejection));
         }
     }
     p
@@ -209,24 +217,24 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
     if settings.pre_vote {
         p.push(Property::always(NOT_DISRUPTED, not_disrupted));
         if settings.servers > 1 {
-            p.push(Property::sometimes(PRE_VOTE_REJECTED, |m, s| {
+            p.push(sometimes!(PRE_VOTE_REJECTED, |m, s| {
                 m.servers(s).any(|(srv, _)| srv.ghost.pre_vote_rejected)
             }));
         }
     }
     if settings.check_quorum && settings.servers > 1 && !settings.stable {
-        p.push(Property::sometimes(LOST_QUORUM, |m, s| {
+        p.push(sometimes!(LOST_QUORUM, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.lost_quorum)
         }));
     }
     let reads = settings.clients > 0 && settings.requests > 1;
     if reads && settings.reads == Reads::ReadIndex {
-        p.push(Property::sometimes(READ_BY_READ_INDEX, |m, s| {
+        p.push(sometimes!(READ_BY_READ_INDEX, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.read_by_read_index)
         }));
     }
     if reads && settings.reads == Reads::Lease {
-        p.push(Property::sometimes(READ_BY_LEASE, |m, s| {
+        p.push(sometimes!(READ_BY_LEASE, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.read_by_lease)
         }));
     }
@@ -235,7 +243,7 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
             LEASE_LEADER_NOT_DISRUPTED,
             lease_leader_not_disrupted,
         ));
-        p.push(Property::sometimes(LEASE_RACE_LOST, |m, s| {
+        p.push(sometimes!(LEASE_RACE_LOST, |m, s| {
             m.servers(s).any(|(srv, _)| {
                 srv.ghost
                     .disrupted_by
@@ -244,11 +252,11 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
         }));
     }
     if settings.transfers > 0 {
-        p.push(Property::sometimes(TRANSFER_COMPLETED, |m, s| {
+        p.push(sometimes!(TRANSFER_COMPLETED, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.transfer_completed)
         }));
         if !settings.stable {
-            p.push(Property::sometimes(TRANSFER_ABORTED, |m, s| {
+            p.push(sometimes!(TRANSFER_ABORTED, |m, s| {
                 m.servers(s).any(|(srv, _)| srv.ghost.transfer_aborted)
             }));
         }
@@ -273,7 +281,7 @@ fn features(settings: &Settings, p: &mut Vec<Property<RaftModel>>) {
         }
     }
     if reads && settings.reads.without_log() && settings.forward_reads && settings.servers > 1 {
-        p.push(Property::sometimes(READ_BY_FOLLOWER, |m, s| {
+        p.push(sometimes!(READ_BY_FOLLOWER, |m, s| {
             m.servers(s).any(|(srv, _)| srv.ghost.read_by_follower)
         }));
     }

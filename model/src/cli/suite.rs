@@ -159,7 +159,9 @@ pub fn run(
 
 fn run_one(entry: &Entry, settings: Settings, threads: usize) -> Result<Row, String> {
     let stable = settings.stable;
-    let model = RaftModel::new(settings)?.with_stutter_pruning(!stable);
+    let model = RaftModel::new(settings)?
+        .with_stutter_pruning(!stable)
+        .with_reached_latch();
     let checker = model
         .checker()
         .threads(threads)
