@@ -1,11 +1,14 @@
 //! Criterion benches of the durable log: the disk's own fsync rate (the unit the README's
-//! figures are given in), WAL append with one fsync per entry and with group commit, and
-//! recovery (1 M entries under `cargo bench`; small under `cargo test --benches`).
+//! figures are given in), appending to a file and overwriting a zero-filled one, WAL append
+//! with one fsync per entry and with group commit, preallocating a segment, and recovery (1 M
+//! entries under `cargo bench`; small under `cargo test --benches`).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use refraft::{ClientId, Entry, KvCommand, Payload};
-use refraft_server::wal::Wal;
+use refraft_server::wal::segment::SegmentWriter;
+use refraft_server::wal::{Wal, DEFAULT_SEGMENT_BYTES};
 use std::io::Write;
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 
 fn full_run() -> bool {
@@ -42,6 +45,43 @@ fn fsync(c: &mut Criterion) {
         b.iter(|| {
             file.write_all(&[7; 64]).unwrap();
             file.sync_data().unwrap();
+        })
+    });
+    // The same write into a file zero-filled (and synced) beforehand: the size stays put.
+    let zeroed = std::fs::File::create(dir.join("z")).unwrap();
+    let size = 64u64 << 20;
+    for at in (0..size).step_by(1 << 20) {
+        zeroed.write_all_at(&[0; 1 << 20], at).unwrap();
+    }
+    zeroed.sync_all().unwrap();
+    let mut at = 0;
+    g.bench_function("overwrite_64B_fdatasync", |b| {
+        b.iter(|| {
+            zeroed.write_all_at(&[7; 64], at % size).unwrap();
+            zeroed.sync_data().unwrap();
+            at += 64;
+        })
+    });
+    g.finish();
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+fn preallocate(c: &mut Criterion) {
+    let dir = scratch("preallocate");
+    let size = if full_run() {
+        DEFAULT_SEGMENT_BYTES
+    } else {
+        1 << 20
+    };
+    let mut g = c.benchmark_group("wal_segment");
+    g.sample_size(10);
+    let mut seq = 0;
+    g.bench_function(format!("create_preallocated_{}MiB", size >> 20), |b| {
+        b.iter(|| {
+            seq += 1;
+            let path = dir.join(refraft_server::wal::segment::segment_name(seq));
+            SegmentWriter::create(path.clone(), size).unwrap();
+            std::fs::remove_file(path).unwrap();
         })
     });
     g.finish();
@@ -142,5 +182,5 @@ fn recovery(c: &mut Criterion) {
     let _ = std::fs::remove_dir_all(dir);
 }
 
-criterion_group!(benches, fsync, append, recovery);
+criterion_group!(benches, fsync, append, preallocate, recovery);
 criterion_main!(benches);

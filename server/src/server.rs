@@ -113,7 +113,7 @@ pub fn serve(config: ServerConfig) -> Result<(), ServeError> {
         tracing::warn!(
             bytes = summary.torn_bytes,
             file = %summary.torn_file.as_ref().map_or(String::new(), |p| p.display().to_string()),
-            "torn tail truncated: {} bytes of an incomplete last record cut off",
+            "torn tail truncated: {} bytes of an incomplete last record cut off (zeroed in a preallocated segment)",
             summary.torn_bytes
         );
     }

@@ -169,8 +169,18 @@ fn a_torn_write_after_acknowledged_writes_loses_none_of_them() {
             &mut record,
         )
         .unwrap();
+        // Where the next write would have gone: the end of the records (the segment is
+        // preallocated, so the file goes on with zeros).
+        let end = refraft_server::wal::segment::scan::<KvCommand>(&segment, true)
+            .unwrap()
+            .valid_len;
         let mut bytes = std::fs::read(&segment).unwrap();
-        bytes.extend_from_slice(&record[..record.len() / 2]);
+        let half = &record[..record.len() / 2];
+        let at = end as usize;
+        if bytes.len() < at + half.len() {
+            bytes.resize(at + half.len(), 0);
+        }
+        bytes[at..at + half.len()].copy_from_slice(half);
         std::fs::write(&segment, bytes).unwrap();
     }
     for i in 0..3 {

@@ -6,6 +6,11 @@
 //! only then sends or answers anything that reveals those entries (Figure 2: "respond to RPCs
 //! only after updating stable storage").
 //!
+//! Segments are preallocated, zero-filled files ([`DEFAULT_SEGMENT_BYTES`], or the size given to
+//! [`Wal::open_with_segment_size`]) written over in place, so that a sync does not change the
+//! file's size; recovery tells the unused zero tail from a torn write and from corruption by
+//! the rules (and the argument) in [`segment`]'s module doc.
+//!
 //! ```
 //! use refraft::Entry;
 //! use refraft_server::wal::Wal;
@@ -34,7 +39,8 @@ use serde::Serialize;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
-/// A new segment is started once the current one reaches this size.
+/// The size new segments are preallocated to (zero-filled), and the size at which the WAL
+/// moves on to the next segment.
 pub const DEFAULT_SEGMENT_BYTES: u64 = 64 << 20;
 
 /// What recovery found, for the log line at start.
@@ -75,24 +81,29 @@ pub struct Wal<C> {
 }
 
 impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
-    /// Opens (creating if needed) the WAL in `dir` and replays it.
+    /// Opens (creating if needed) the WAL in `dir` and replays it; new segments are
+    /// preallocated to [`DEFAULT_SEGMENT_BYTES`].
     pub fn open(dir: &Path) -> Result<(Self, Recovered<C>), StorageError> {
         Self::open_with_segment_size(dir, DEFAULT_SEGMENT_BYTES)
     }
 
-    /// Like [`open`](Self::open), starting new segments at `segment_bytes`.
+    /// Like [`open`](Self::open), with new segments preallocated to `segment_bytes` zero bytes
+    /// and the next segment started once the records of the current one reach that size (a
+    /// small size for tests that copy or damage whole segments). Existing segments are read
+    /// whatever size they were made with, including old-style ones without a zero tail.
     pub fn open_with_segment_size(
         dir: &Path,
         segment_bytes: u64,
     ) -> Result<(Self, Recovered<C>), StorageError> {
         std::fs::create_dir_all(dir).map_err(StorageError::at("create directory", dir))?;
+        segment::remove_temporaries(dir)?;
         let segments = segment::list(dir)?;
         let mut summary = RecoverySummary {
             segments: segments.len(),
             ..RecoverySummary::default()
         };
         let mut entries: Vec<Entry<C>> = Vec::new();
-        let mut tail_len = 0;
+        let (mut tail_len, mut tail_torn) = (0, 0);
         for (i, (_, path)) in segments.iter().enumerate() {
             let scan = segment::scan::<C>(path, i + 1 == segments.len())?;
             entries.reserve(scan.entries.len());
@@ -121,12 +132,15 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
                 summary.torn_bytes = scan.torn_bytes;
                 summary.torn_file = Some(path.clone());
             }
-            tail_len = scan.valid_len;
+            (tail_len, tail_torn) = (scan.valid_len, scan.torn_bytes);
         }
         let (tail, tail_seq) = match segments.last() {
-            Some((seq, path)) => (SegmentWriter::reopen(path.clone(), tail_len)?, *seq),
+            Some((seq, path)) => (
+                SegmentWriter::reopen(path.clone(), tail_len, tail_torn)?,
+                *seq,
+            ),
             None => (
-                SegmentWriter::create(dir.join(segment::segment_name(1)))?,
+                SegmentWriter::create(dir.join(segment::segment_name(1)), segment_bytes)?,
                 1,
             ),
         };
@@ -168,7 +182,8 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
     }
 
     /// Writes every buffered record and makes it durable with one fsync (group commit); starts
-    /// a new segment afterwards if the current one is full.
+    /// (preallocates) a new segment afterwards if the current one is full. A batch that does
+    /// not fit the current segment's space left extends that file (see [`segment`]).
     pub fn sync(&mut self) -> Result<(), StorageError> {
         self.write_pending()?;
         if !self.unsynced {
@@ -179,7 +194,7 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
         if self.tail.len() >= self.segment_bytes {
             self.tail_seq += 1;
             let path = self.dir.join(segment::segment_name(self.tail_seq));
-            self.tail = SegmentWriter::create(path)?;
+            self.tail = SegmentWriter::create(path, self.segment_bytes)?;
         }
         Ok(())
     }
@@ -187,5 +202,11 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
     /// The segment being appended to.
     pub fn tail_path(&self) -> &Path {
         self.tail.path()
+    }
+
+    /// Where the next record goes in [`tail_path`](Self::tail_path): the end of its records
+    /// written so far (the file itself is longer while preallocated space is left).
+    pub fn tail_offset(&self) -> u64 {
+        self.tail.len()
     }
 }

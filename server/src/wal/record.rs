@@ -2,6 +2,12 @@
 //! CRC-32C of the length bytes followed by the payload, and the payload is the postcard
 //! encoding of a [`WalRecord`]. A record is whole or it is not: a short read is a torn write,
 //! a checksum mismatch a torn or corrupt one.
+//!
+//! A length field of 0 is never written: the payload always holds at least the first index
+//! and the entries' count (one byte each at the least), so [`encode`] never frames fewer than
+//! 2 payload bytes. A zero length field therefore means "no record starts here" — the unused,
+//! zero-filled space of a preallocated segment (see [`super::segment`]) — and [`frame`] reports
+//! it as [`Framed::Unused`], never as a record with an empty payload and a bad checksum.
 
 use crate::storage_error::StorageError;
 use refraft::{Entry, Index};
@@ -47,6 +53,7 @@ pub fn encode<C: Serialize>(
     let encoded = postcard::to_extend(&record, std::mem::take(buf));
     *buf = encoded.map_err(|e| StorageError::Encode(e.to_string()))?;
     let payload_len = buf.len() - start - HEADER_LEN;
+    debug_assert!(payload_len >= 2, "postcard writes the index and the count");
     if payload_len > MAX_PAYLOAD {
         buf.truncate(start);
         return Err(StorageError::Encode(format!(
@@ -67,6 +74,8 @@ pub enum Decoded<C> {
     Record(WalRecord<C>, usize),
     /// Fewer bytes than the header or the length field announce: the write was cut short.
     Incomplete,
+    /// A zero length field: no record starts here.
+    Unused,
     /// The bytes are all there but wrong.
     Invalid(String),
 }
@@ -78,6 +87,9 @@ pub enum Framed {
     Whole(usize),
     /// Fewer bytes than the header or the length field announce: the write was cut short.
     Incomplete,
+    /// A zero length field (the header is all there): no record starts here. It is the unused
+    /// space of a preallocated segment when only zeros follow, damage otherwise.
+    Unused,
     /// The length field is impossible.
     Invalid(String),
 }
@@ -88,6 +100,9 @@ pub fn frame(bytes: &[u8]) -> Framed {
         return Framed::Incomplete;
     }
     let len = u32::from_le_bytes(bytes[0..4].try_into().expect("4 bytes")) as usize;
+    if len == 0 {
+        return Framed::Unused;
+    }
     if len > MAX_PAYLOAD {
         return Framed::Invalid(format!("length {len} exceeds {MAX_PAYLOAD}"));
     }
@@ -177,6 +192,7 @@ pub fn decode<C: serde::de::DeserializeOwned>(bytes: &[u8]) -> Decoded<C> {
             Err(reason) => Decoded::Invalid(reason),
         },
         Framed::Incomplete => Decoded::Incomplete,
+        Framed::Unused => Decoded::Unused,
         Framed::Invalid(reason) => Decoded::Invalid(reason),
     }
 }
@@ -202,6 +218,21 @@ mod tests {
                 "cut {cut}"
             );
         }
+    }
+
+    #[test]
+    fn a_zero_length_field_is_unused_space_not_a_record() {
+        // Zeros (the preallocated tail), and a zero length with a checksum that would match
+        // an empty payload: neither is a record.
+        assert_eq!(decode::<String>(&[0; 64]), Decoded::Unused);
+        let mut empty = [0u8; 8];
+        empty[4..].copy_from_slice(&crc32c::crc32c(&[0; 4]).to_le_bytes());
+        assert_eq!(decode::<String>(&empty), Decoded::Unused);
+        // The smallest record (a pure truncation) has a non-zero length.
+        let mut buf = Vec::new();
+        encode::<String>(1, &[], &mut buf).unwrap();
+        assert!(u32::from_le_bytes(buf[0..4].try_into().unwrap()) >= 2);
+        assert!(matches!(decode::<String>(&buf), Decoded::Record(..)));
     }
 
     #[test]
