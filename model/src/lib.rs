@@ -24,6 +24,7 @@ pub mod flow;
 pub mod ghost;
 pub mod history;
 pub mod ids;
+pub mod interned;
 pub mod model;
 pub mod msg;
 pub mod properties;

@@ -2,7 +2,7 @@
 //! and the servers' answers.
 
 use crate::ids::{node_id, server_id};
-use crate::shared::Shared;
+use crate::interned::Interned;
 use refraft::{ClientRequest, ClientResponse, KvCommand, KvOutput, Message};
 use serde::{Deserialize, Serialize};
 use stateright::actor::Id;
@@ -11,7 +11,7 @@ use stateright::{Rewrite, RewritePlan};
 impl Msg {
     /// A Raft message between servers.
     pub fn raft(message: Message<KvCommand>) -> Self {
-        Msg::Raft(Shared::new(message))
+        Msg::Raft(Interned::new(message))
     }
 }
 
@@ -20,9 +20,10 @@ impl Msg {
 /// c=1`): stateright prints messages with `Debug` in its action lists and sequence diagrams.
 #[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Msg {
-    /// Server to server: one of the core's RPC messages, shared (see [`Shared`]): the network
-    /// is cloned into every successor state, so a message is allocated and hashed once.
-    Raft(Shared<Message<KvCommand>>),
+    /// Server to server: one of the core's RPC messages, interned (see [`Interned`]): the
+    /// network is cloned into every successor state, so a message is allocated and hashed once
+    /// and copied as a pointer.
+    Raft(Interned<Message<KvCommand>>),
     /// Client to server: run this command.
     Request(ClientRequest<KvCommand>),
     /// Client to server: answer this query without a log entry (dissertation §6.4).
@@ -56,7 +57,7 @@ impl Rewrite<Id> for Msg {
                     **m,
                     "a message names a node id: rewrite it here"
                 );
-                Msg::Raft(m.clone())
+                Msg::Raft(*m)
             }
             // Client ids are never permuted (see `symmetry`), and a request names no server.
             Msg::Request(r) => Msg::Request(r.clone()),
