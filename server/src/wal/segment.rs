@@ -107,15 +107,26 @@ pub fn remove_temporaries(dir: &Path) -> Result<(), StorageError> {
     Ok(())
 }
 
-/// Writes `len` zero bytes at `offset` of `file`.
+/// The zeros are written a page at a time (each write ends on a page boundary).
+const ZERO_WRITE: u64 = 4096;
+
+/// Writes `len` zero bytes at `offset` of `file`, in writes of at most [`ZERO_WRITE`] bytes.
+///
+/// One page per write keeps the file's page cache in single pages: ext4 (kernel 6.18 here)
+/// caches a large write in a large folio, and every later record written into such a folio
+/// costs the `pwrite` and the `fdatasync` a walk over all its blocks. Alternated here: 64-byte
+/// `pwrite` + `fdatasync` into a segment zeroed in 1 MiB writes took 49–64 µs of CPU per
+/// call, into one zeroed a page at a time 43–60 µs (README "Measured", "Per-SET cost at 64
+/// clients").
 fn write_zeros(file: &File, path: &Path, offset: u64, len: u64) -> Result<(), StorageError> {
-    let zeros = vec![0u8; len.min(1 << 20) as usize];
-    let mut done = 0;
-    while done < len {
-        let n = (len - done).min(zeros.len() as u64) as usize;
-        file.write_all_at(&zeros[..n], offset + done)
+    let zeros = [0u8; ZERO_WRITE as usize];
+    let end = offset + len;
+    let mut at = offset;
+    while at < end {
+        let n = (ZERO_WRITE - at % ZERO_WRITE).min(end - at);
+        file.write_all_at(&zeros[..n as usize], at)
             .map_err(StorageError::at("write", path))?;
-        done += n as u64;
+        at += n;
     }
     Ok(())
 }
@@ -438,4 +449,36 @@ fn decode_all<C: serde::de::DeserializeOwned + Send + Sync>(
 fn whole_record_after<C: serde::de::DeserializeOwned>(bytes: &[u8], nonzero: usize) -> bool {
     (1..nonzero.min(bytes.len().saturating_sub(HEADER_LEN - 1)))
         .any(|at| matches!(record::decode::<C>(&bytes[at..]), Decoded::Record(..)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page-sized writes cover exactly `[offset, offset + len)`, from an offset and to an
+    /// end that are not on page boundaries, and across several pages.
+    #[test]
+    fn write_zeros_zeroes_exactly_its_range() {
+        let dir = std::env::temp_dir().join(format!("refraft-zeros-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("zeros");
+        for (offset, len) in [(0, 3 * ZERO_WRITE), (100, 10_000), (4095, 2), (5000, 0)] {
+            let size = (offset + len + 3 * ZERO_WRITE) as usize;
+            std::fs::write(&path, vec![0xffu8; size]).unwrap();
+            let file = File::options().write(true).open(&path).unwrap();
+            write_zeros(&file, &path, offset, len).unwrap();
+            drop(file);
+            let bytes = std::fs::read(&path).unwrap();
+            assert_eq!(bytes.len(), size, "offset {offset} len {len}");
+            for (i, &b) in bytes.iter().enumerate() {
+                let inside = (offset..offset + len).contains(&(i as u64));
+                assert_eq!(
+                    b,
+                    if inside { 0 } else { 0xff },
+                    "byte {i}, offset {offset} len {len}"
+                );
+            }
+        }
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
