@@ -115,9 +115,9 @@ const ZERO_WRITE: u64 = 4096;
 /// One page per write keeps the file's page cache in single pages: ext4 (kernel 6.18 here)
 /// caches a large write in a large folio, and every later record written into such a folio
 /// costs the `pwrite` and the `fdatasync` a walk over all its blocks. Alternated here: 64-byte
-/// `pwrite` + `fdatasync` into a segment zeroed in 1 MiB writes took 49–64 µs of CPU per
-/// call, into one zeroed a page at a time 43–60 µs (README "Measured", "Per-SET cost at 64
-/// clients").
+/// `pwrite` + `fdatasync` into a segment zeroed in 1 MiB writes took 49–75 µs of CPU per
+/// call, into one zeroed a page at a time 41–60 µs; the preallocation takes about 2.7× as
+/// long (README "Measured", "Per-SET cost at 64 clients, profiled again").
 fn write_zeros(file: &File, path: &Path, offset: u64, len: u64) -> Result<(), StorageError> {
     let zeros = [0u8; ZERO_WRITE as usize];
     let end = offset + len;
