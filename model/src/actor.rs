@@ -90,7 +90,7 @@ impl Actor for RaftActor {
                 setup.step_memoized(id, state, StepInput::Deliver { src, msg }, o)
             }
             (RaftActor::Client(setup), Msg::Reply { serial, response }) => {
-                setup.on_reply(state, serial, response, o);
+                setup.on_reply(state, serial, &response, o);
                 true
             }
             // A message of the wrong kind for this actor is ignored.

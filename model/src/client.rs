@@ -4,6 +4,7 @@
 
 use crate::actor::{ActorState, ModelTimer, RaftActor};
 use crate::ids::{client_id, server_id};
+use crate::interned::Interned;
 use crate::msg::Msg;
 use refraft::{ClientRequest, ClientResponse, KvCommand, KvOutput};
 use serde::{Deserialize, Serialize};
@@ -94,9 +95,9 @@ impl ClientSetup {
         };
         let is_get = matches!(request.command, KvCommand::Get { .. });
         let msg = if self.reads && is_get {
-            Msg::Read(request)
+            Msg::Read(Interned::new(request))
         } else {
-            Msg::Request(request)
+            Msg::Request(Interned::new(request))
         };
         o.send(Id::from(state.target), msg);
         if self.retry {
@@ -109,7 +110,7 @@ impl ClientSetup {
         &self,
         state: &mut Cow<ActorState>,
         serial: u64,
-        response: ClientResponse<KvOutput>,
+        response: &ClientResponse<KvOutput>,
         o: &mut Out<RaftActor>,
     ) {
         let ActorState::Client(c) = state.as_ref() else {
@@ -137,7 +138,7 @@ impl ClientSetup {
             }
             | ClientResponse::TransferInProgress { target: leader } => {
                 // §8: the server names the leader it knows of; try that one.
-                next.target = usize::from(server_id(leader));
+                next.target = usize::from(server_id(*leader));
                 next.redirected = true;
             }
             // The server knows no leader yet (an election is under way): ask it again later.

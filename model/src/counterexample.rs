@@ -53,12 +53,12 @@ impl Step {
             ActorModelAction::Deliver { src, dst, msg } => Step::Deliver {
                 src: usize::from(*src),
                 dst: usize::from(*dst),
-                msg: msg.clone(),
+                msg: *msg,
             },
             ActorModelAction::Drop(env) => Step::Drop {
                 src: usize::from(env.src),
                 dst: usize::from(env.dst),
-                msg: env.msg.clone(),
+                msg: env.msg,
             },
             ActorModelAction::Timeout(id, timer) => Step::Timeout {
                 actor: usize::from(*id),
@@ -76,12 +76,12 @@ impl Step {
             Step::Deliver { src, dst, msg } => ActorModelAction::Deliver {
                 src: Id::from(*src),
                 dst: Id::from(*dst),
-                msg: msg.clone(),
+                msg: *msg,
             },
             Step::Drop { src, dst, msg } => ActorModelAction::Drop(Envelope {
                 src: Id::from(*src),
                 dst: Id::from(*dst),
-                msg: msg.clone(),
+                msg: *msg,
             }),
             Step::Timeout { actor, timer } => {
                 ActorModelAction::Timeout(Id::from(*actor), timer.clone())

@@ -53,7 +53,7 @@ fn envelopes(state: &State) -> BTreeSet<(usize, usize, Msg)> {
     state
         .network
         .iter_deliverable()
-        .map(|e| (usize::from(e.src), usize::from(e.dst), e.msg.clone()))
+        .map(|e| (usize::from(e.src), usize::from(e.dst), *e.msg))
         .collect()
 }
 
@@ -106,7 +106,7 @@ pub fn svg(model: &RaftModel, steps: &[Step], states: &[State], highlight: &[usi
         let row = i + 1;
         match step {
             Step::Deliver { src, dst, msg } | Step::Drop { src, dst, msg } => {
-                let from = sent.get(&(*src, *dst, msg.clone())).copied().unwrap_or(0);
+                let from = sent.get(&(*src, *dst, *msg)).copied().unwrap_or(0);
                 let lost = matches!(step, Step::Drop { .. });
                 let (x1, y1, x2, y2) = (x(*src), y(from), x(*dst), y(row));
                 if lost {

@@ -107,11 +107,10 @@ impl History {
 
     /// A client received `msg`: the first answer with its current serial is a return.
     pub fn on_receive<C>(_cfg: &C, history: &Self, env: Envelope<&Msg>) -> Option<Self> {
-        let Msg::Reply {
-            serial,
-            response: ClientResponse::Applied(output),
-        } = env.msg
-        else {
+        let Msg::Reply { serial, response } = env.msg else {
+            return None;
+        };
+        let ClientResponse::Applied(output) = &**response else {
             return None;
         };
         let current = history.invoked.get(&env.dst).copied().unwrap_or(0);

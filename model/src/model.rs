@@ -307,7 +307,7 @@ impl RaftModel {
                 *dst,
                 StepInput::Deliver {
                     src: *src,
-                    msg: msg.clone(),
+                    msg: *msg,
                 },
             ),
             ActorModelAction::Timeout(id, ModelTimer::Server(t)) => (*id, StepInput::Timeout(*t)),

@@ -13,27 +13,35 @@ impl Msg {
     pub fn raft(message: Message<KvCommand>) -> Self {
         Msg::Raft(Interned::new(message))
     }
+
+    /// A server's answer to a client's request with this serial.
+    pub fn reply(serial: u64, response: ClientResponse<KvOutput>) -> Self {
+        Msg::Reply {
+            serial,
+            response: Interned::new(response),
+        }
+    }
 }
 
 /// One message of the model.
 /// Its `Debug` is the short form of [`crate::summary::message`] (`AE t2 prev=1/1 [2/2:SET x=1]
 /// c=1`): stateright prints messages with `Debug` in its action lists and sequence diagrams.
-#[derive(Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub enum Msg {
     /// Server to server: one of the core's RPC messages, interned (see [`Interned`]): the
     /// network is cloned into every successor state, so a message is allocated and hashed once
     /// and copied as a pointer.
     Raft(Interned<Message<KvCommand>>),
-    /// Client to server: run this command.
-    Request(ClientRequest<KvCommand>),
+    /// Client to server: run this command (interned, as every message: see [`Interned`]).
+    Request(Interned<ClientRequest<KvCommand>>),
     /// Client to server: answer this query without a log entry (dissertation §6.4).
-    Read(ClientRequest<KvCommand>),
+    Read(Interned<ClientRequest<KvCommand>>),
     /// Server to client: the answer to the request with this serial.
     Reply {
         /// The serial of the request answered.
         serial: u64,
         /// The answer.
-        response: ClientResponse<KvOutput>,
+        response: Interned<ClientResponse<KvOutput>>,
     },
 }
 
@@ -60,20 +68,21 @@ impl Rewrite<Id> for Msg {
                 Msg::Raft(*m)
             }
             // Client ids are never permuted (see `symmetry`), and a request names no server.
-            Msg::Request(r) => Msg::Request(r.clone()),
-            Msg::Read(r) => Msg::Read(r.clone()),
+            Msg::Request(_) | Msg::Read(_) => *self,
             Msg::Reply { serial, response } => Msg::Reply {
                 serial: *serial,
-                response: match response {
-                    ClientResponse::NotLeader { leader_hint } => ClientResponse::NotLeader {
-                        leader_hint: leader_hint.map(|n| node_id(plan.rewrite(&server_id(n)))),
-                    },
-                    ClientResponse::TransferInProgress { target } => {
-                        ClientResponse::TransferInProgress {
-                            target: node_id(plan.rewrite(&server_id(*target))),
-                        }
+                response: match &**response {
+                    ClientResponse::NotLeader { leader_hint } => {
+                        Interned::new(ClientResponse::NotLeader {
+                            leader_hint: leader_hint.map(|n| node_id(plan.rewrite(&server_id(n)))),
+                        })
                     }
-                    other => other.clone(),
+                    ClientResponse::TransferInProgress { target } => {
+                        Interned::new(ClientResponse::TransferInProgress {
+                            target: node_id(plan.rewrite(&server_id(*target))),
+                        })
+                    }
+                    _ => *response,
                 },
             },
         }

@@ -468,10 +468,7 @@ fn in_flight<'a>(s: &'a State) -> Box<dyn Iterator<Item = (Id, &'a Msg)> + 'a> {
 
 fn acked_committed(m: &RaftModel, s: &State) -> bool {
     in_flight(s).all(|(dst, msg)| match msg {
-        Msg::Reply {
-            serial,
-            response: ClientResponse::Applied(_),
-        } => {
+        Msg::Reply { serial, response } if matches!(**response, ClientResponse::Applied(_)) => {
             // A read without a log entry (dissertation §6.4) is acknowledged with no entry.
             let k = (*serial as usize).saturating_sub(1);
             let command = crate::client_command(m.settings.servers, usize::from(dst), k);

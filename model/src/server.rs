@@ -262,11 +262,11 @@ impl ServerSetup {
             StepInput::Deliver {
                 msg: Msg::Request(request),
                 ..
-            } => Input::ClientRequest(request.clone()),
+            } => Input::ClientRequest(refraft::ClientRequest::clone(request)),
             StepInput::Deliver {
                 msg: Msg::Read(request),
                 ..
-            } => Input::Read(request.clone()),
+            } => Input::Read(refraft::ClientRequest::clone(request)),
             // A message of the wrong kind for a server is ignored.
             StepInput::Deliver {
                 msg: Msg::Reply { .. },
@@ -368,13 +368,13 @@ fn perform(state: &mut ServerState, effects: NodeEffects<KvStore>, o: &mut Out<R
                 client,
                 serial,
                 response,
-            } => o.send(client_actor(client), Msg::Reply { serial, response }),
+            } => o.send(client_actor(client), Msg::reply(serial, response)),
             Effect::ReadReply {
                 client,
                 serial,
                 response,
                 ..
-            } => o.send(client_actor(client), Msg::Reply { serial, response }),
+            } => o.send(client_actor(client), Msg::reply(serial, response)),
             Effect::PersistHardState { .. } | Effect::PersistEntries { .. } => {}
         }
     }

@@ -113,7 +113,7 @@ impl StepMemo {
         };
         for c in &step.commands {
             match c {
-                Replay::Send(dst, msg) => o.send(*dst, msg.clone()),
+                Replay::Send(dst, msg) => o.send(*dst, *msg),
                 Replay::SetTimer(t, range) => o.set_timer(t.clone(), range.clone()),
                 Replay::CancelTimer(t) => o.cancel_timer(t.clone()),
                 Replay::Save(s) => o.save(s.clone()),
@@ -155,7 +155,7 @@ impl StepMemo {
                     let sent = Envelope {
                         src: id,
                         dst: *dst,
-                        msg: msg.clone(),
+                        msg: *msg,
                     };
                     if !matches!(msg, Msg::Raft(_) | Msg::Reply { .. })
                         || !in_flight.contains(&sent)
@@ -188,7 +188,7 @@ impl StepMemo {
         let mut commands = Vec::with_capacity(o.len());
         for c in o.iter() {
             commands.push(match c {
-                Command::Send(dst, msg) => Replay::Send(*dst, msg.clone()),
+                Command::Send(dst, msg) => Replay::Send(*dst, *msg),
                 Command::SetTimer(t, range) => Replay::SetTimer(t.clone(), range.clone()),
                 Command::CancelTimer(t) => Replay::CancelTimer(t.clone()),
                 Command::Save(s) => Replay::Save(s.clone()),

@@ -125,7 +125,7 @@ pub fn message(m: &Msg) -> String {
         Msg::Request(r) => format!("REQ {}#{} {}", r.client, r.serial, r.command),
         Msg::Read(r) => format!("READ {}#{} {}", r.client, r.serial, r.command),
         Msg::Reply { serial, response } => {
-            let answer = match response {
+            let answer = match &**response {
                 ClientResponse::Applied(KvOutput::Done) => "done".to_string(),
                 ClientResponse::Applied(KvOutput::Value(v)) => {
                     format!("value={}", v.as_deref().unwrap_or("-"))

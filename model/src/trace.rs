@@ -53,8 +53,8 @@ pub fn trace_of(states: &[State], steps: &[PathStep]) -> Result<(Header, Vec<Ste
                         from: node_id((*src).into()),
                         message: (**m).clone(),
                     },
-                    Msg::Request(r) => Input::ClientRequest(r.clone()),
-                    Msg::Read(r) => Input::Read(r.clone()),
+                    Msg::Request(r) => Input::ClientRequest(refraft::ClientRequest::clone(r)),
+                    Msg::Read(r) => Input::Read(refraft::ClientRequest::clone(r)),
                     Msg::Reply { .. } => continue,
                 };
                 let id = match msg {
