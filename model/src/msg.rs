@@ -71,20 +71,25 @@ impl Rewrite<Id> for Msg {
             Msg::Request(_) | Msg::Read(_) => *self,
             Msg::Reply { serial, response } => Msg::Reply {
                 serial: *serial,
-                response: match &**response {
-                    ClientResponse::NotLeader { leader_hint } => {
-                        Interned::new(ClientResponse::NotLeader {
-                            leader_hint: leader_hint.map(|n| node_id(plan.rewrite(&server_id(n)))),
-                        })
-                    }
-                    ClientResponse::TransferInProgress { target } => {
-                        Interned::new(ClientResponse::TransferInProgress {
-                            target: node_id(plan.rewrite(&server_id(*target))),
-                        })
-                    }
-                    _ => *response,
-                },
+                response: rewrite_response(response, plan).map_or(*response, Interned::new),
             },
         }
+    }
+}
+
+/// `response` with the servers it names rewritten by `plan`, or `None` when it names none (the
+/// only part of a model message that names a server: see `Msg::rewrite`).
+pub fn rewrite_response<S>(
+    response: &ClientResponse<KvOutput>,
+    plan: &RewritePlan<Id, S>,
+) -> Option<ClientResponse<KvOutput>> {
+    match response {
+        ClientResponse::NotLeader { leader_hint } => Some(ClientResponse::NotLeader {
+            leader_hint: leader_hint.map(|n| node_id(plan.rewrite(&server_id(n)))),
+        }),
+        ClientResponse::TransferInProgress { target } => Some(ClientResponse::TransferInProgress {
+            target: node_id(plan.rewrite(&server_id(*target))),
+        }),
+        _ => None,
     }
 }

@@ -18,11 +18,11 @@
 use crate::actor::{rewrite_client, rewrite_server, rewrite_stored, ActorState, ModelTimer};
 use crate::history::History;
 use crate::model::State;
-use crate::msg::Msg;
+use crate::msg::{rewrite_response, Msg};
 use crate::shared::{hash_of, Shared};
 use stateright::actor::{Envelope, Id, Network, Timers};
 use stateright::util::DenseNatMap;
-use stateright::{Rewrite, RewritePlan};
+use stateright::RewritePlan;
 use std::hash::{Hash, Hasher};
 
 /// The permutation of a state's actors that sorts them (see `RaftModel::representative`).
@@ -108,8 +108,12 @@ impl Permutation {
 
     fn msg_hash(&self, msg: &Msg) -> u64 {
         match msg {
-            // The only message that names a server (see `Msg::rewrite`).
-            Msg::Reply { .. } => hash_of(&msg.rewrite(&self.plan)),
+            // The only message that names a server (see `Msg::rewrite`): the rewritten value is
+            // hashed as it is, not interned as `Msg::rewrite` would (once per state here).
+            Msg::Reply { serial, response } => {
+                let rewritten = rewrite_response(response, &self.plan);
+                hash_of(&(*serial, rewritten.as_ref().unwrap_or(response)))
+            }
             _ => hash_of(msg),
         }
     }
