@@ -1,10 +1,13 @@
 //! SET throughput and latency of a three-node loopback cluster with fsync on, at 1, 16 and 64
 //! concurrent clients, given also as ratios to this disk's own fsync rate and latency (so the
 //! figures mean something on another machine), and the leader's memory with a dead follower.
+//! Beside each 64-client point, the same load against [`answer_floor`] (every line answered
+//! `OK` at once) gives the most this machine's cores deliver over the client protocol alone.
 //!
 //! `cargo bench -p refraft-server --bench cluster` runs the full measurement (a few seconds per
 //! point); under `cargo test --benches` it runs each point briefly, as a smoke test.
 
+mod answer_floor;
 mod load_gen;
 #[path = "../tests/support/mod.rs"]
 mod support;
@@ -174,16 +177,45 @@ fn single_point(spec: &str) {
         }
     }
     println!(
-        "{clients} clients: {:.0} SET/s, p50 {:.3} ms, p99 {:.3} ms, CPU per SET: servers {:.1} us, clients {:.1} us",
+        "{clients} clients: {:.0} SET/s, p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms, CPU per SET: servers {:.1} us, clients {:.1} us",
         p.rate,
         percentile(&p.latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&p.latencies, 0.99).as_secs_f64() * 1e3,
+        percentile(&p.latencies, 0.999).as_secs_f64() * 1e3,
+        p.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         p.server_cpu.as_secs_f64() * 1e6,
         p.client_cpu.as_secs_f64() * 1e6,
     );
 }
 
+/// `clients` sessions of the load generator against [`answer_floor`] for `span`: (requests
+/// answered per second, sorted latencies, CPU per request of this process: the load generator
+/// and the floor server together).
+fn floor_point(clients: usize, span: Duration) -> (f64, Vec<Duration>, Duration) {
+    let floor = answer_floor::AnswerFloor::start();
+    let cpu0 = cpu_time(std::process::id());
+    let (rate, latencies) = load_gen::run(&[floor.addr.to_string()], 0, clients, span);
+    let cpu1 = cpu_time(std::process::id());
+    let n = latencies.len().max(1) as u32;
+    (rate, latencies, cpu1.saturating_sub(cpu0) / n)
+}
+
 fn main() {
+    if let Ok(spec) = std::env::var("REFRAFT_BENCH_FLOOR") {
+        let (clients, secs) = spec.split_once(':').unwrap_or((&spec, "4"));
+        let clients: usize = clients
+            .parse()
+            .expect("REFRAFT_BENCH_FLOOR=CLIENTS:SECONDS");
+        let secs: u64 = secs.parse().expect("REFRAFT_BENCH_FLOOR=CLIENTS:SECONDS");
+        let (rate, lat, cpu) = floor_point(clients, Duration::from_secs(secs));
+        println!(
+            "floor, {clients} clients: {rate:.0} answers/s, p50 {:.3} ms, p99 {:.3} ms, CPU {:.1} us per answer",
+            percentile(&lat, 0.5).as_secs_f64() * 1e3,
+            percentile(&lat, 0.99).as_secs_f64() * 1e3,
+            cpu.as_secs_f64() * 1e6
+        );
+        return;
+    }
     if let Ok(spec) = std::env::var("REFRAFT_BENCH_POINT") {
         return single_point(&spec);
     }
@@ -257,10 +289,11 @@ fn main() {
         (Duration::from_millis(100), Duration::from_millis(200))
     };
     println!(
-        "| round | fsync mean ms (before 1) | p99 ms, 1 client | p99 ÷ (3 fsync + 2 RTT) | fsync mean ms (before 64) | SET/s, 64 clients | SET/s ÷ fsync/s | CPU µs/SET, 64 clients (servers + clients) |"
+        "| round | fsync mean ms (before 1) | p99 ms, 1 client | p99 ÷ (3 fsync + 2 RTT) | fsync mean ms (before 64) | SET/s, 64 clients | SET/s ÷ fsync/s | CPU µs/SET, 64 clients (servers + clients) | floor answers/s, 64 clients | floor ÷ fsync/s | floor CPU µs/answer |"
     );
-    println!("|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|");
     let (mut p99_ratios, mut rate_ratios, mut cpus) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut floor_ratios, mut floor_cpus) = (Vec::new(), Vec::new());
     for round in 1..=rounds {
         let before_one = fsync_latency(fsync_span).0;
         let (_, lat) = load(&cluster, 1, point_span);
@@ -271,13 +304,19 @@ fn main() {
         let rate = many.rate;
         let rate_ratio = rate * before_many.as_secs_f64();
         let cpu = (many.server_cpu + many.client_cpu).as_secs_f64();
+        // The client protocol alone, right after, against the same fsync measurement.
+        let (floor_rate, _, floor_cpu) = floor_point(64, point_span);
+        let floor_ratio = floor_rate * before_many.as_secs_f64();
         println!(
-            "| {round} | {:.2} | {:.2} | {p99_ratio:.2} | {:.2} | {rate:.0} | {rate_ratio:.1} | {:.1} |",
+            "| {round} | {:.2} | {:.2} | {p99_ratio:.2} | {:.2} | {rate:.0} | {rate_ratio:.1} | {:.1} | {floor_rate:.0} | {floor_ratio:.1} | {:.1} |",
             ms(before_one),
             ms(p99),
             ms(before_many),
-            cpu * 1e6
+            cpu * 1e6,
+            floor_cpu.as_secs_f64() * 1e6
         );
+        floor_ratios.push(floor_ratio);
+        floor_cpus.push(floor_cpu.as_secs_f64());
         p99_ratios.push(p99_ratio);
         rate_ratios.push(rate_ratio);
         cpus.push(cpu);
@@ -299,6 +338,15 @@ fn main() {
         cpu * 1e6,
         cores as f64 / cpu,
         cores as f64 / cpu / fsync_rate
+    );
+    // The floor: what the client protocol alone gets from these cores, without Raft or disk.
+    let (floor_one, floor_lat, _) = floor_point(1, point_span);
+    println!(
+        "client protocol floor (every line answered OK at once: no Raft, no disk): at 64 clients {:.1} × the fsync rate (median), {:.1} µs of CPU per answer; at 1 client {floor_one:.0} answers/s, p50 {:.3} ms, p99 {:.3} ms",
+        median(&mut floor_ratios),
+        median(&mut floor_cpus) * 1e6,
+        ms(percentile(&floor_lat, 0.5)),
+        ms(percentile(&floor_lat, 0.99)),
     );
     println!(
         "load average after: {}",

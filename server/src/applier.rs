@@ -1,6 +1,6 @@
 //! The applier: a thread that waits on the log store's commit index and applies each newly
 //! committed entry, in order, to the key-value machine behind its client sessions (§5.3:
-//! "if commitIndex > lastApplied, apply log[lastApplied]"). Its state is what `STATE` reports,
+//! "if commitIndex > lastApplied, apply log\[lastApplied\]"). Its state is what `STATE` reports,
 //! so that servers can be compared without going through the node thread.
 //!
 //! The core applies the same entries to its own copy to answer clients; both are the same

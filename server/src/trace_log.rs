@@ -1,6 +1,6 @@
 //! `serve --trace FILE`: this server's protocol steps in the trace format of `spec/TRACE.md`,
 //! recorded around `Node::step` by the node thread with the core's own
-//! [`Recorder`](refraft::trace::Recorder) (the core is unchanged).
+//! [`refraft::trace::Recorder`] (the core is unchanged).
 //!
 //! The first start writes the header and an `init` line; a start on an existing trace file
 //! (after a kill -9, say) appends a `restart` line showing the state read back from the data
