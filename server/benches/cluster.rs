@@ -104,19 +104,42 @@ struct Point {
     /// CPU time per SET: the three servers together, and the load generator.
     server_cpu: Duration,
     client_cpu: Duration,
+    /// SETs per write-ahead-log fsync (group commit): the leader's, and the busier follower's.
+    per_sync: (f64, f64),
+}
+
+/// Each server's write-ahead-log fsyncs so far (`wal_syncs` in its `STATE`), and the leader.
+fn wal_syncs(cluster: &Cluster) -> (Vec<u64>, Option<usize>) {
+    let states: Vec<_> = (0..cluster.procs.len()).map(|i| cluster.state(i)).collect();
+    let syncs = states
+        .iter()
+        .map(|s| s.as_ref().map_or(0, |s| s.num("wal_syncs")))
+        .collect();
+    let leader = states
+        .iter()
+        .position(|s| s.as_ref().is_some_and(|s| s.is_leader()));
+    (syncs, leader)
 }
 
 /// `clients` sessions doing SETs for `span`, with the CPU time the servers and clients used.
 fn measure(cluster: &Cluster, clients: usize, span: Duration) -> Point {
+    let (syncs0, _) = wal_syncs(cluster);
     let cpu0 = cpu_times(cluster);
     let (rate, latencies) = load(cluster, clients, span);
     let cpu1 = cpu_times(cluster);
+    let (syncs1, leader) = wal_syncs(cluster);
     let n = latencies.len().max(1) as u32;
+    let per = |i: usize| n as f64 / syncs1[i].saturating_sub(syncs0[i]).max(1) as f64;
+    let per_sync = leader.map_or((0.0, 0.0), |l| {
+        let follower = (0..syncs1.len()).filter(|&i| i != l).map(per);
+        (per(l), follower.fold(f64::INFINITY, f64::min))
+    });
     Point {
         rate,
         latencies,
         server_cpu: (cpu1.0.saturating_sub(cpu0.0)) / n,
         client_cpu: (cpu1.1.saturating_sub(cpu0.1)) / n,
+        per_sync,
     }
 }
 
@@ -177,7 +200,7 @@ fn single_point(spec: &str) {
         }
     }
     println!(
-        "{clients} clients: {:.0} SET/s, p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms, CPU per SET: servers {:.1} us, clients {:.1} us",
+        "{clients} clients: {:.0} SET/s, p50 {:.3} ms, p99 {:.3} ms, p99.9 {:.3} ms, max {:.3} ms, CPU per SET: servers {:.1} us, clients {:.1} us; SETs per fsync: leader {:.1}, follower {:.1}",
         p.rate,
         percentile(&p.latencies, 0.5).as_secs_f64() * 1e3,
         percentile(&p.latencies, 0.99).as_secs_f64() * 1e3,
@@ -185,6 +208,8 @@ fn single_point(spec: &str) {
         p.latencies.last().map_or(0.0, |d| d.as_secs_f64() * 1e3),
         p.server_cpu.as_secs_f64() * 1e6,
         p.client_cpu.as_secs_f64() * 1e6,
+        p.per_sync.0,
+        p.per_sync.1,
     );
 }
 
@@ -247,9 +272,9 @@ fn main() {
         .wait_for_leader(Duration::from_secs(10))
         .expect("a leader");
     println!(
-        "| clients | SET/s | fsync mean ms | fsync/s | SET/s ÷ fsync/s | p50 ms | p99 ms | p99 ÷ mean fsync | p99 ÷ p99 fsync | server CPU µs/SET | client CPU µs/SET |"
+        "| clients | SET/s | fsync mean ms | fsync/s | SET/s ÷ fsync/s | p50 ms | p99 ms | p99 ÷ mean fsync | p99 ÷ p99 fsync | server CPU µs/SET | client CPU µs/SET | SETs per fsync, leader / follower |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|");
     for clients in [1, 16, 64] {
         // The disk's fsync time moves with the machine's load: measure it again next to each
         // point, before and after, and give the point's ratios against the two together.
@@ -267,7 +292,7 @@ fn main() {
         let fsync_rate = 1.0 / fsync.as_secs_f64();
         let (p50, p99) = (percentile(lat, 0.5), percentile(lat, 0.99));
         println!(
-            "| {clients} | {rate:.0} | {:.2} | {fsync_rate:.0} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            "| {clients} | {rate:.0} | {:.2} | {fsync_rate:.0} | {:.1} | {:.2} | {:.2} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} / {:.1} |",
             ms(fsync),
             rate / fsync_rate,
             ms(p50),
@@ -276,6 +301,8 @@ fn main() {
             p99.as_secs_f64() / fsync_p99.as_secs_f64(),
             point.server_cpu.as_secs_f64() * 1e6,
             point.client_cpu.as_secs_f64() * 1e6,
+            point.per_sync.0,
+            point.per_sync.1,
         );
     }
 

@@ -152,7 +152,7 @@ impl ClientPort {
             .lock()
             .map_or((0, 0), |a| (a.index, a.digest()));
         format!(
-            "STATE id={} role={} term={} leader={} commit={} last={} last_term={} applied={applied} digest={digest:016x}",
+            "STATE id={} role={} term={} leader={} commit={} last={} last_term={} wal_syncs={} applied={applied} digest={digest:016x}",
             s.id.0,
             s.role,
             s.term,
@@ -160,6 +160,7 @@ impl ClientPort {
             s.commit_index,
             s.last_index,
             s.last_term,
+            s.wal_syncs,
         )
     }
 

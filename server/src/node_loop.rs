@@ -88,6 +88,9 @@ pub struct Status {
     pub last_index: Index,
     /// Its term.
     pub last_term: Term,
+    /// The write-ahead log's fsyncs since the server started (each covers every log change of
+    /// one turn: group commit).
+    pub wal_syncs: u64,
 }
 
 /// Why the node thread stopped.
@@ -433,6 +436,7 @@ impl NodeLoop {
             commit_index: self.node.commit_index(),
             last_index: log.last_index(),
             last_term: log.last_term(),
+            wal_syncs: self.storage.wal_syncs(),
         };
         let mut shared = self.status.lock().unwrap_or_else(|p| p.into_inner());
         if *shared != status {

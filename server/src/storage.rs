@@ -85,4 +85,9 @@ impl<C: Clone + Serialize + DeserializeOwned + Send + Sync> Storage<C> {
     pub fn sync(&mut self) -> Result<(), StorageError> {
         self.wal.sync()
     }
+
+    /// The log's fsyncs since the server started ([`Wal::syncs`]).
+    pub fn wal_syncs(&self) -> u64 {
+        self.wal.syncs()
+    }
 }

@@ -77,6 +77,8 @@ pub struct Wal<C> {
     pending: Vec<u8>,
     /// Records written to the file since the last fsync.
     unsynced: bool,
+    /// The fsyncs that made records durable since the WAL was opened.
+    syncs: u64,
     _entries: PhantomData<fn(C)>,
 }
 
@@ -151,6 +153,7 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
             segment_bytes,
             pending: Vec::new(),
             unsynced: false,
+            syncs: 0,
             _entries: PhantomData,
         };
         Ok((wal, Recovered { entries, summary }))
@@ -191,12 +194,33 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
         }
         self.unsynced = false;
         self.tail.sync()?;
+        self.syncs += 1;
         if self.tail.len() >= self.segment_bytes {
             self.tail_seq += 1;
             let path = self.dir.join(segment::segment_name(self.tail_seq));
             self.tail = SegmentWriter::create(path, self.segment_bytes)?;
         }
         Ok(())
+    }
+
+    /// How many fsyncs made records durable since the WAL was opened (a [`sync`](Self::sync)
+    /// with nothing written does none): with group commit, far fewer than the appends.
+    ///
+    /// ```
+    /// use refraft::Entry;
+    /// use refraft_server::wal::Wal;
+    /// let dir = std::env::temp_dir().join(format!("refraft-wal-syncs-{}", std::process::id()));
+    /// # let _ = std::fs::remove_dir_all(&dir);
+    /// let (mut wal, _) = Wal::<String>::open(&dir).unwrap();
+    /// wal.append(1, &[Entry::noop(1)]).unwrap();
+    /// wal.append(2, &[Entry::noop(1)]).unwrap();
+    /// wal.sync().unwrap(); // one fsync for both appends
+    /// wal.sync().unwrap(); // nothing to make durable: no fsync
+    /// assert_eq!(wal.syncs(), 1);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
+    pub fn syncs(&self) -> u64 {
+        self.syncs
     }
 
     /// The segment being appended to.
