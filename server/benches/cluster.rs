@@ -8,10 +8,12 @@
 //! point); under `cargo test --benches` it runs each point briefly, as a smoke test.
 
 mod answer_floor;
+mod disk;
 mod load_gen;
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+use disk::{fsync_latency, percentile, second_of_three_fsyncs};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
@@ -19,26 +21,6 @@ use support::cluster::Cluster;
 
 fn full_run() -> bool {
     std::env::args().any(|a| a == "--bench")
-}
-
-/// Appends of 64 bytes, each followed by fdatasync, for `span`: (mean, median, p99). The
-/// mean's inverse is the single-writer fsync rate.
-fn fsync_latency(span: Duration) -> (Duration, Duration, Duration) {
-    let dir = std::env::temp_dir().join(format!("refraft-fsync-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let mut file = std::fs::File::create(dir.join("f")).unwrap();
-    let start = Instant::now();
-    let mut samples = Vec::new();
-    while start.elapsed() < span {
-        let t = Instant::now();
-        file.write_all(&[1; 64]).unwrap();
-        file.sync_data().unwrap();
-        samples.push(t.elapsed());
-    }
-    let mean = start.elapsed() / samples.len() as u32;
-    samples.sort();
-    let _ = std::fs::remove_dir_all(dir);
-    (mean, percentile(&samples, 0.5), percentile(&samples, 0.99))
 }
 
 /// The median round trip of a 64-byte ping over loopback TCP.
@@ -63,10 +45,6 @@ fn loopback_rtt() -> Duration {
         .collect();
     samples.sort();
     samples[samples.len() / 2]
-}
-
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    sorted[((sorted.len() as f64 * p) as usize).min(sorted.len() - 1)]
 }
 
 /// CPU time (user + system, all threads) process `pid` has used so far.
@@ -266,6 +244,20 @@ fn main() {
         ms(fsync_p50),
         ms(fsync_p99),
         ms(rtt)
+    );
+    // The three servers share this disk: a SET costs each an fsync at about the same moment,
+    // and its commit waits for two of them.
+    let (second_p50, second_p99) = second_of_three_fsyncs(if full {
+        Duration::from_secs(3)
+    } else {
+        Duration::from_millis(200)
+    });
+    println!(
+        "disk, three writers in lockstep (as the cluster's three servers): the second of three fsyncs done after median {:.3} ms, p99 {:.3} ms ({:.1} and {:.1} × the single writer's mean)",
+        ms(second_p50),
+        ms(second_p99),
+        second_p50.as_secs_f64() / fsync.as_secs_f64(),
+        second_p99.as_secs_f64() / fsync.as_secs_f64()
     );
     let cluster = Cluster::start(3, "bench");
     cluster
