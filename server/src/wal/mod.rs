@@ -9,7 +9,9 @@
 //! Segments are preallocated, zero-filled files ([`DEFAULT_SEGMENT_BYTES`], or the size given to
 //! [`Wal::open_with_segment_size`]) written over in place, so that a sync does not change the
 //! file's size; recovery tells the unused zero tail from a torn write and from corruption by
-//! the rules (and the argument) in [`segment`]'s module doc.
+//! the rules (and the argument) in [`segment`]'s module doc. The next segment is preallocated
+//! in the background while the current one fills (the spare, `spare.rs`), so the sync that
+//! fills a segment moves on with a rename and a directory fsync.
 //!
 //! ```
 //! use refraft::Entry;
@@ -30,12 +32,14 @@
 
 pub mod record;
 pub mod segment;
+mod spare;
 
 use crate::storage_error::StorageError;
 use refraft::{Entry, Index};
-use segment::SegmentWriter;
+use segment::{PreparedSegment, SegmentWriter};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use spare::Spare;
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
 
@@ -74,6 +78,9 @@ pub struct Wal<C> {
     tail: SegmentWriter,
     tail_seq: u64,
     segment_bytes: u64,
+    /// The next segment (`tail_seq + 1`), preallocated in the background; `None` after a
+    /// failed roll took it (the next roll then prepares one on its own thread).
+    spare: Option<Spare>,
     pending: Vec<u8>,
     /// Records written to the file since the last fsync.
     unsynced: bool,
@@ -151,6 +158,7 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
             tail,
             tail_seq,
             segment_bytes,
+            spare: Some(Spare::start(dir, tail_seq + 1, segment_bytes)),
             pending: Vec::new(),
             unsynced: false,
             syncs: 0,
@@ -184,9 +192,10 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
         !self.pending.is_empty()
     }
 
-    /// Writes every buffered record and makes it durable with one fsync (group commit); starts
-    /// (preallocates) a new segment afterwards if the current one is full. A batch that does
-    /// not fit the current segment's space left extends that file (see [`segment`]).
+    /// Writes every buffered record and makes it durable with one fsync (group commit); moves
+    /// on to the next segment afterwards if the current one is full (the spare preallocated in
+    /// the background: a rename and a directory fsync). A batch that does not fit the current
+    /// segment's space left extends that file (see [`segment`]).
     pub fn sync(&mut self) -> Result<(), StorageError> {
         self.write_pending()?;
         if !self.unsynced {
@@ -196,9 +205,7 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
         self.tail.sync()?;
         self.syncs += 1;
         if self.tail.len() >= self.segment_bytes {
-            self.tail_seq += 1;
-            let path = self.dir.join(segment::segment_name(self.tail_seq));
-            self.tail = SegmentWriter::create(path, self.segment_bytes)?;
+            self.roll()?;
         }
         Ok(())
     }
@@ -221,6 +228,31 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
     /// ```
     pub fn syncs(&self) -> u64 {
         self.syncs
+    }
+
+    /// Moves on to the next segment (the tail is synced): installs the spare, waiting for its
+    /// thread if it is still writing, and starts the spare after it. A failed preparation is
+    /// this call's error; the tail stays as it is, and the next roll prepares the segment on
+    /// this thread.
+    fn roll(&mut self) -> Result<(), StorageError> {
+        let seq = self.tail_seq + 1;
+        let prepared = match self.spare.take() {
+            Some(spare) if spare.seq() == seq => spare.take()?,
+            _ => PreparedSegment::prepare(
+                self.dir.join(segment::segment_name(seq)),
+                self.segment_bytes,
+            )?,
+        };
+        self.tail = prepared.install()?;
+        self.tail_seq = seq;
+        self.spare = Some(Spare::start(&self.dir, seq + 1, self.segment_bytes));
+        Ok(())
+    }
+
+    /// Whether the next segment is preallocated (or its preparation failed, to be reported by
+    /// the sync that needs it): the sync that fills the tail will not wait for it.
+    pub fn spare_ready(&self) -> bool {
+        self.spare.as_ref().is_some_and(Spare::is_ready)
     }
 
     /// The segment being appended to.

@@ -4,13 +4,27 @@
 //!
 //! # Preallocation
 //!
-//! A new segment is preallocated ([`SegmentWriter::create`]): written as `size` zero bytes
-//! under a temporary name (`00000002.wal.tmp`), fdatasync'd, renamed to its final name, and the
-//! directory fsynced. Records are then written at the writer's offset (`pwrite`, not
-//! `O_APPEND`) over the zeros, so the `fdatasync` after a write changes data blocks only: the
-//! file's size (its inode) stays as it was, and on ext4 an appending `fdatasync` writes the
-//! inode too, a second I/O. A leftover temporary file (a crash during creation) is removed at
-//! open; it was never part of the log.
+//! A new segment is preallocated ([`PreparedSegment::prepare`]): written as `size` zero bytes
+//! under a temporary name (`00000002.wal.tmp`) and fdatasync'd; then installed
+//! ([`PreparedSegment::install`]): renamed to its final name, and the directory fsynced.
+//! Records are then written at the writer's offset (`pwrite`, not `O_APPEND`) over the zeros,
+//! so the `fdatasync` after a write changes data blocks only: the file's size (its inode) stays
+//! as it was, and on ext4 an appending `fdatasync` writes the inode too, a second I/O. A
+//! leftover temporary file (a crash during creation) is removed at open; it was never part of
+//! the log.
+//!
+//! The WAL prepares the next segment ahead, on a background thread (`wal-spare`): as soon as a
+//! segment becomes the tail (at open, and at each move to the next segment), the one after it
+//! is prepared under its temporary name, and the sync that fills the tail only installs it
+//! (waiting for the thread if it is not done, and reporting its error if it failed). Where the
+//! spare lives: `{tail + 1:08}.wal.tmp` in the WAL directory, one at a time. Why it is safe:
+//! [`list`] does not see a temporary file, so the spare is no segment (recovery never reads it,
+//! and open removes it with every other temporary) until it is renamed, which happens only
+//! after the tail's last sync; so a segment is still synced before the next one is named, and
+//! only the last segment can end in a torn write. What it costs: a second preallocated file of
+//! the segment size (64 MiB in production) on disk per server, and its zeros written and
+//! synced in the background, beside the log's own writes, once per segment; dropping the WAL
+//! stops the thread and removes the file.
 //!
 //! A write that does not fit the space left extends the file past its preallocated end (that
 //! one `fdatasync` also writes the size, as every append did before), and the segment is closed
@@ -64,6 +78,7 @@ use refraft::{Entry, Index};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// The suffix of a segment being preallocated: `00000002.wal.tmp`.
 pub const TEMPORARY_SUFFIX: &str = ".tmp";
@@ -147,31 +162,103 @@ pub struct SegmentWriter {
     len: u64,
 }
 
-impl SegmentWriter {
-    /// Creates a new segment at `path`, preallocated to `size` zero bytes (0: an empty file
-    /// that grows with every write), and makes it and its name durable: the zeros are written
-    /// and fdatasync'd under the temporary name `path` + [`TEMPORARY_SUFFIX`], which is then
-    /// renamed to `path`, and the directory is fsynced. Writing real zeros (not `set_len` or
-    /// `fallocate`, whose holes and unwritten extents a later write would still have to
-    /// allocate or convert) is what makes a later `fdatasync` a data-only write.
-    pub fn create(path: PathBuf, size: u64) -> Result<Self, StorageError> {
-        let mut temporary = path.clone().into_os_string();
-        temporary.push(TEMPORARY_SUFFIX);
-        let temporary = PathBuf::from(temporary);
+/// How many zero bytes [`PreparedSegment::prepare_unless`] writes between two looks at its stop
+/// flag (a whole number of [`ZERO_WRITE`] pages, so the writes are the same as in one run).
+const STOP_CHECK: u64 = 256 * ZERO_WRITE;
+
+/// The temporary name a segment is preallocated under: `path` + [`TEMPORARY_SUFFIX`].
+pub fn temporary_path(path: &Path) -> PathBuf {
+    let mut temporary = path.to_path_buf().into_os_string();
+    temporary.push(TEMPORARY_SUFFIX);
+    PathBuf::from(temporary)
+}
+
+/// A segment preallocated under its temporary name and fdatasync'd, not yet part of the log:
+/// [`list`] does not see it until [`install`](Self::install) renames it.
+#[derive(Debug)]
+pub struct PreparedSegment {
+    file: File,
+    /// The segment's final name.
+    path: PathBuf,
+    /// Where it lies until installed.
+    temporary: PathBuf,
+}
+
+impl PreparedSegment {
+    /// Preallocates the segment that will be `path` under [`temporary_path`]: `size` zero
+    /// bytes (0: an empty file that grows with every write), written a page at a time and
+    /// fdatasync'd. An existing temporary file is truncated first. Writing real zeros (not
+    /// `set_len` or `fallocate`, whose holes and unwritten extents a later write would still
+    /// have to allocate or convert) is what makes a later `fdatasync` a data-only write.
+    pub fn prepare(path: PathBuf, size: u64) -> Result<Self, StorageError> {
+        let never = AtomicBool::new(false);
+        let prepared = Self::prepare_unless(path.clone(), size, &never)?;
+        prepared.ok_or_else(|| StorageError::Io {
+            op: "preallocate",
+            path,
+            source: std::io::Error::other("stopped"),
+        })
+    }
+
+    /// [`prepare`](Self::prepare), giving up (`Ok(None)`, the temporary file left as it is)
+    /// once `stop` is set; it is looked at every [`STOP_CHECK`] bytes.
+    pub fn prepare_unless(
+        path: PathBuf,
+        size: u64,
+        stop: &AtomicBool,
+    ) -> Result<Option<Self>, StorageError> {
+        let temporary = temporary_path(&path);
         let file = OpenOptions::new()
             .write(true)
             .create(true)
             .truncate(true)
             .open(&temporary)
             .map_err(StorageError::at("create", &temporary))?;
-        write_zeros(&file, &temporary, 0, size)?;
+        let mut at = 0;
+        while at < size {
+            if stop.load(Ordering::Relaxed) {
+                return Ok(None);
+            }
+            let n = STOP_CHECK.min(size - at);
+            write_zeros(&file, &temporary, at, n)?;
+            at += n;
+        }
         file.sync_data()
             .map_err(StorageError::at("fsync", &temporary))?;
+        Ok(Some(PreparedSegment {
+            file,
+            path,
+            temporary,
+        }))
+    }
+
+    /// Makes the segment part of the log: renames the temporary file to the segment's name
+    /// and fsyncs the directory, so that the name is durable; it is then the writer's.
+    pub fn install(self) -> Result<SegmentWriter, StorageError> {
+        let PreparedSegment {
+            file,
+            path,
+            temporary,
+        } = self;
         std::fs::rename(&temporary, &path).map_err(StorageError::at("rename", &temporary))?;
         if let Some(dir) = path.parent() {
             sync_dir(dir)?;
         }
         Ok(SegmentWriter { file, path, len: 0 })
+    }
+
+    /// The temporary file it lies in until installed.
+    pub fn temporary(&self) -> &Path {
+        &self.temporary
+    }
+}
+
+impl SegmentWriter {
+    /// Creates a new segment at `path`, preallocated to `size` zero bytes, and makes it and its
+    /// name durable, on this thread: [`PreparedSegment::prepare`], then
+    /// [`install`](PreparedSegment::install).
+    pub fn create(path: PathBuf, size: u64) -> Result<Self, StorageError> {
+        PreparedSegment::prepare(path, size)?.install()
     }
 
     /// Opens an existing segment to write after its records, which end at `valid_len`; the
