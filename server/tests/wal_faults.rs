@@ -622,3 +622,131 @@ fn a_large_wal_decoded_on_several_threads_finds_the_first_bad_record_and_the_tor
         starts[(n - 1) as usize] as u64
     );
 }
+
+/// Waits (up to 30 s) until the WAL's spare segment is prepared in the background.
+fn wait_for_spare(wal: &Wal<KvCommand>) {
+    let start = std::time::Instant::now();
+    while !wal.spare_ready() {
+        assert!(start.elapsed().as_secs() < 30, "the spare is not ready");
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+}
+
+/// The names of the files in `dir`, sorted.
+fn file_names(dir: &Path) -> Vec<String> {
+    let mut names: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn segments_roll_onto_a_spare_prepared_in_the_background_and_a_crash_beside_it_loses_nothing() {
+    let scratch = TempDir::new("spare");
+    let dir = scratch.path().join("w");
+    let (mut wal, _) = Wal::<KvCommand>::open_with_segment_size(&dir, SEGMENT).unwrap();
+    let spare = |seq: u64| {
+        format!(
+            "{}{}",
+            segment::segment_name(seq),
+            segment::TEMPORARY_SUFFIX
+        )
+    };
+    let names = |last: u64| (1..=last).map(segment::segment_name).collect::<Vec<_>>();
+    let mut next = 1;
+    for seq in 1..=4 {
+        // The next segment lies preallocated under its temporary name, and is no segment.
+        wait_for_spare(&wal);
+        let zeros = std::fs::read(dir.join(spare(seq + 1))).unwrap();
+        assert!(zeros.len() as u64 == SEGMENT && zeros.iter().all(|&b| b == 0));
+        assert_eq!(segment::list(&dir).unwrap().len() as u64, seq);
+        while wal.tail_path() == dir.join(segment::segment_name(seq)) {
+            wal.append(next, &[entry(1, next)]).unwrap();
+            wal.sync().unwrap();
+            next += 1;
+        }
+    }
+    wait_for_spare(&wal);
+    let mut open_names = names(5);
+    open_names.push(spare(6));
+    assert_eq!(file_names(&dir), open_names);
+    // A crash now: the directory as it is, spare included. This copy's spare holds records (a
+    // copy of segment 1), which would change the log if they were read as a segment.
+    let crashed = scratch.path().join("crashed");
+    std::fs::create_dir_all(&crashed).unwrap();
+    for name in &open_names {
+        std::fs::copy(dir.join(name), crashed.join(name)).unwrap();
+    }
+    std::fs::copy(dir.join(&open_names[0]), crashed.join(spare(6))).unwrap();
+    drop(wal);
+    // Dropping the WAL stops its spare and removes the file.
+    assert_eq!(file_names(&dir), names(5));
+    let (wal, recovered) = Wal::<KvCommand>::open_with_segment_size(&crashed, SEGMENT).unwrap();
+    assert_eq!(recovered.entries, expected(next - 1));
+    assert_eq!(
+        (recovered.summary.segments, recovered.summary.torn_bytes),
+        (5, 0)
+    );
+    drop(wal);
+    assert_eq!(file_names(&crashed), names(5));
+    assert_eq!(recover(&crashed).unwrap(), expected(next - 1));
+}
+
+#[test]
+fn a_spare_that_could_not_be_prepared_fails_the_roll_that_needs_it_not_a_panic() {
+    let scratch = TempDir::new("spare-fault");
+    let dir = scratch.path();
+    let spare = |seq: u64| segment::temporary_path(&dir.join(segment::segment_name(seq)));
+    // A leftover temporary of segment 2 through which every write fails (ENOSPC): open
+    // removes it before the spare of segment 2 is made there.
+    std::os::unix::fs::symlink("/dev/full", spare(2)).unwrap();
+    let (mut wal, _) = Wal::<KvCommand>::open_with_segment_size(dir, SEGMENT).unwrap();
+    // The spare of segment 3 will be made through this one: its zeros hit a full disk.
+    std::os::unix::fs::symlink("/dev/full", spare(3)).unwrap();
+    let mut next = 1;
+    let mut sync = |wal: &mut Wal<KvCommand>| {
+        wal.append(next, &[entry(1, next)]).unwrap();
+        next += 1;
+        wal.sync()
+    };
+    let second = dir.join(segment::segment_name(2));
+    while wal.tail_path() != second {
+        sync(&mut wal).unwrap();
+    }
+    wait_for_spare(&wal);
+    // The sync that fills segment 2 reports the spare's error; the log stays in segment 2.
+    let failed = loop {
+        if let Err(e) = sync(&mut wal) {
+            break e;
+        }
+        assert_eq!(wal.tail_path(), second, "rolled onto a spare that failed");
+    };
+    assert!(
+        matches!(failed, StorageError::DiskFull { ref path, .. } if *path == spare(3)),
+        "{failed:?}"
+    );
+    assert_eq!(wal.tail_path(), second);
+    // With room on the disk again, the next sync makes segment 3 (on its own thread).
+    std::fs::remove_file(spare(3)).unwrap();
+    sync(&mut wal).unwrap();
+    assert_eq!(wal.tail_path(), dir.join(segment::segment_name(3)));
+    drop(wal);
+    // Every record is there, the one of the failed sync too (it was synced before the roll).
+    let (_, recovered) = Wal::<KvCommand>::open_with_segment_size(dir, SEGMENT).unwrap();
+    assert_eq!(recovered.entries, expected(next - 1));
+    assert_eq!(recovered.summary.segments, 3);
+}
+
+#[test]
+fn dropping_the_wal_stops_its_spare_while_it_is_written_and_removes_it() {
+    let scratch = TempDir::new("spare-drop");
+    // A large segment: its spare is still being written when the WAL is dropped.
+    let (wal, _) = Wal::<KvCommand>::open_with_segment_size(scratch.path(), 64 << 20).unwrap();
+    drop(wal);
+    assert_eq!(file_names(scratch.path()), [segment::segment_name(1)]);
+    // No thread goes on writing it after the drop.
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    assert_eq!(file_names(scratch.path()), [segment::segment_name(1)]);
+}
