@@ -236,9 +236,12 @@ impl<C: Serialize + DeserializeOwned + Send + Sync> Wal<C> {
     /// this thread.
     fn roll(&mut self) -> Result<(), StorageError> {
         let seq = self.tail_seq + 1;
-        let prepared = match self.spare.take() {
-            Some(spare) if spare.seq() == seq => spare.take()?,
-            _ => PreparedSegment::prepare(
+        // A spare for another number (none is made) is dropped here, before its file is made
+        // again below: dropping an untaken spare removes its file.
+        let spare = self.spare.take().filter(|spare| spare.seq() == seq);
+        let prepared = match spare {
+            Some(spare) => spare.take()?,
+            None => PreparedSegment::prepare(
                 self.dir.join(segment::segment_name(seq)),
                 self.segment_bytes,
             )?,
