@@ -722,7 +722,12 @@ fn a_spare_that_could_not_be_prepared_fails_the_roll_that_needs_it_not_a_panic()
             break e;
         }
         assert_eq!(wal.tail_path(), second, "rolled onto a spare that failed");
+        assert!(
+            wal.tail_offset() < SEGMENT,
+            "filled segment 2 and did not roll"
+        );
     };
+    assert!(wal.tail_offset() >= SEGMENT);
     assert!(
         matches!(failed, StorageError::DiskFull { ref path, .. } if *path == spare(3)),
         "{failed:?}"
