@@ -357,7 +357,7 @@ pub struct Scan<C> {
 ///
 /// Recovery is CPU-bound (checksums and decoding), so it runs in two passes: one walks the
 /// length fields to find where each record starts (a few instructions per record), then
-/// [`decode_all`] checks and decodes the records on every available core. The result is what a
+/// `decode_all` checks and decodes the records on every available core. The result is what a
 /// record-by-record scan gives: the records before the first bad one, and that one's reason.
 pub fn scan<C: serde::de::DeserializeOwned + Send + Sync>(
     path: &Path,
