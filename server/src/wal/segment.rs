@@ -201,7 +201,7 @@ impl PreparedSegment {
     }
 
     /// [`prepare`](Self::prepare), giving up (`Ok(None)`, the temporary file left as it is)
-    /// once `stop` is set; it is looked at every [`STOP_CHECK`] bytes.
+    /// once `stop` is set; it is looked at every `STOP_CHECK` bytes.
     pub fn prepare_unless(
         path: PathBuf,
         size: u64,
